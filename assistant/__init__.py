@@ -1,0 +1,1 @@
+"""The assistant: query understanding, hybrid retrieval, grounded answers, sessions, API, CLI."""

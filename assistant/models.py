@@ -1,0 +1,75 @@
+"""Typed objects at the boundaries. ``Answer`` is the stable machine-readable contract of `htp ask --json`.
+
+Contract (do not break; extend only): question, answer, refused, language, citations[{document, title, article,
+clause, point, quote, in_force, status_note}], retrieved[{document, article, clause, score}].
+"""
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Citation(BaseModel):
+    document: str = Field(description="number as written in the law, e.g. 10/2024/NĐ-CP")
+    title: str
+    article: str = Field(description='article number as a string: "22", "28a"')
+    clause: str | None = None
+    point: str | None = None
+    quote: str
+    in_force: bool
+    status_note: str
+    # Extensions (additive)
+    provision_id: str
+    citation: str = Field(description="full citation in legal style")
+    short: str = Field(description="short form for chips")
+    low_confidence: bool = False
+    index: int = Field(default=0, description="1-based number used in the answer text")
+
+
+class RetrievedItem(BaseModel):
+    document: str
+    article: str
+    clause: str | None = None
+    score: float
+    # Extensions
+    provision_id: str = ""
+    in_force: bool = True
+
+
+class ProcedureField(BaseModel):
+    value: str
+    provision_id: str
+    short: str
+
+
+class ProcedureCard(BaseModel):
+    authority: list[ProcedureField] = []
+    documents: list[ProcedureField] = []
+    time_limit: list[ProcedureField] = []
+    result: list[ProcedureField] = []
+
+    def empty(self) -> bool:
+        return not (self.authority or self.documents or self.time_limit or self.result)
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    refused: bool
+    language: str
+    citations: list[Citation] = []
+    retrieved: list[RetrievedItem] = []
+    # Extensions
+    as_of: str = ""
+    mode: str = Field(default="lexical", description="lexical | hybrid | llm")
+    lead: str = ""
+    notes: list[str] = []
+    procedure: ProcedureCard | None = None
+    search_query: str = ""
+    follow_up: bool = False
+    timings_ms: dict[str, float] = {}
+    session_id: str | None = None
+    answer_id: str | None = None
+
+
+class QuestionError(ValueError):
+    """A question that cannot be answered as given (empty, too long, not text)."""

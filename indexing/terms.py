@@ -1,0 +1,101 @@
+"""Lexical terms for BM25: underthesea compounds plus accent-folded syllables and bigrams.
+
+underthesea cannot segment text typed without diacritics, so accentless matching must not depend on it:
+folded syllable unigrams and bigrams carry that path, the accented compounds add precision
+(``thuế`` tax vs ``thuê`` rent fold to the same ``thue``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from pathlib import Path
+
+from .text import fold, has_diacritics, normalize
+
+FOLD = "~"  # namespace prefix of folded features, so 'cao' (word) and '~cao' (syllable) never collide
+
+# Function words that carry no meaning for retrieval (folded forms).
+STOP = set("""
+va cua cac la co duoc cho voi theo tai trong nay do khi thi ma de nhung mot ve tu den hoac nhu tren duoi
+the nao gi bao nhieu sao khong a o ai nhe vay ha cho toi minh ban chung em anh chi xin hoi
+""".split())
+_PUNCT = re.compile(r"^[\W_]+$")
+
+_lock = threading.Lock()
+
+
+def _segment(text: str) -> list[str]:
+    from underthesea import word_tokenize  # imported lazily: loading its model costs ~0.3 s
+
+    with _lock:  # underthesea's tagger is not documented as thread-safe
+        return word_tokenize(text)
+
+
+def compounds(text: str) -> list[str]:
+    """underthesea words, lower-cased, spaces joined by '_' ('công_nghệ_cao')."""
+    out = []
+    for w in _segment(text):
+        w = w.lower().replace(" ", "_")
+        if not _PUNCT.match(w):
+            out.append(w)
+    return out
+
+
+def folded_features(text: str) -> list[str]:
+    syl = [s for s in re.findall(r"\w+", fold(text).lower())]
+    uni = [FOLD + s for s in syl if s not in STOP]
+    bi = [f"{FOLD}{a}_{b}" for a, b in zip(syl, syl[1:]) if not (a in STOP and b in STOP)]
+    return uni + bi
+
+
+def document_terms(text: str, words: list[str] | None = None) -> list[str]:
+    text = normalize(text)
+    words = compounds(text) if words is None else words
+    return [w for w in words if fold(w) not in STOP] + folded_features(text)
+
+
+def query_terms(text: str) -> list[str]:
+    text = normalize(text)
+    feats = folded_features(text)
+    if has_diacritics(text):
+        feats = [w for w in compounds(text) if fold(w) not in STOP] + feats
+    return feats
+
+
+class SegmentCache:
+    """underthesea output per text, keyed by content hash (segmentation costs ~4 s per MB)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.data: dict[str, list[str]] = {}
+        self.hits = self.misses = 0
+        if path.exists():
+            try:
+                self.data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self.data = {}  # a damaged cache only costs time
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def words(self, text: str) -> list[str]:
+        text = normalize(text)
+        k = self.key(text)
+        got = self.data.get(k)
+        if got is None:
+            self.misses += 1
+            got = self.data[k] = compounds(text)
+        else:
+            self.hits += 1
+        return got
+
+    def save(self, keep: set[str] | None = None) -> None:
+        if keep is not None:
+            self.data = {k: v for k, v in self.data.items() if k in keep}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(self.path)
