@@ -149,6 +149,139 @@ def _print_build(res) -> None:
         out.print(f"[yellow]{i}[/]")
 
 
+# ---------------------------------------------------------------------------------------------- ask / search
+def _as_of(value: Optional[str]) -> Optional[dt.date]:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        _fail(f"--as-of {value!r}: expected a date YYYY-MM-DD")
+
+
+def _assistant():
+    from indexing.embeddings import EmbeddingModelError
+    from indexing.store import IndexError_
+
+    from .engine import Assistant
+
+    a = Assistant(_settings())
+    try:
+        a.handle.generation()
+    except IndexError_ as e:
+        _fail(str(e))
+    except EmbeddingModelError as e:
+        _fail(str(e))
+    return a
+
+
+def _batch_questions(path: Path):
+    """Plain text (one question a line) or JSONL with a "question" field; yields (line, question|None, error)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        _fail(f"{path}: cannot read ({e})")
+    for i, line in enumerate(lines, 1):
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith("{"):
+            try:
+                obj = json.loads(s)
+            except ValueError as e:
+                yield i, None, f"{path}:{i}: invalid JSON ({e.msg})", {}
+                continue
+            q = obj.get("question") if isinstance(obj, dict) else None
+            if not isinstance(q, str):
+                yield i, None, f"{path}:{i}: no \"question\" text field", obj
+                continue
+            yield i, q, None, obj
+        else:
+            yield i, s, None, {}
+
+
+@app.command("ask")
+def ask(question: Optional[str] = typer.Argument(None, help="the question (omit with --batch)"),
+        json_out: bool = typer.Option(False, "--json", help="print the answer object as JSON"),
+        batch: Optional[Path] = typer.Option(None, help="file: one question per line, or JSONL with 'question'"),
+        as_of: Optional[str] = typer.Option(None, "--as-of", help="validity date YYYY-MM-DD (default today)"),
+        session: Optional[str] = typer.Option(None, help="session id: follow-ups use the previous turns"),
+        language: Optional[str] = typer.Option(None, help="answer language: vi or en (default: the question's)")) -> None:
+    """Answer a question from the law, with citations."""
+    from .models import QuestionError
+
+    date = _as_of(as_of)
+    if batch is None and not question:
+        _fail("give a QUESTION or --batch FILE")
+    a = _assistant()
+    if batch is not None:
+        for line, q, err, obj in _batch_questions(batch):
+            if err:
+                print(json.dumps({"line": line, "error": err, "refused": True}, ensure_ascii=False), flush=True)
+                continue
+            sess = obj.get("session") or session
+            d = _as_of(obj.get("as_of")) if obj.get("as_of") else date
+            try:
+                ans = a.answer(q, session_id=sess, as_of=d, language=obj.get("language") or language)
+                row = ans.model_dump(mode="json")
+                if "id" in obj:
+                    row["id"] = obj["id"]
+                print(json.dumps(row, ensure_ascii=False), flush=True)
+            except QuestionError as e:
+                print(json.dumps({"line": line, "question": q, "error": str(e), "refused": True},
+                                 ensure_ascii=False), flush=True)
+        return
+    try:
+        ans = a.answer(question, session_id=session, as_of=date, language=language)
+    except QuestionError as e:
+        _fail(str(e), 2)
+    if json_out:
+        print(json.dumps(ans.model_dump(mode="json"), ensure_ascii=False, indent=1))
+        return
+    _print_answer(ans)
+
+
+def _print_answer(ans) -> None:
+    from rich.markup import escape
+    from rich.panel import Panel
+
+    out.print(Panel(escape(ans.answer), title=f"{'refused' if ans.refused else 'answer'} · {ans.mode} · "
+                                              f"as of {ans.as_of}", expand=True))
+    if ans.procedure:
+        for label, items in (("Cơ quan", ans.procedure.authority), ("Hồ sơ", ans.procedure.documents),
+                             ("Thời hạn", ans.procedure.time_limit), ("Kết quả", ans.procedure.result)):
+            for f in items:
+                out.print(f"[bold]{label}[/]: {escape(f.value)} [dim]({escape(f.short)})[/]")
+    if ans.session_id:
+        out.print(f"[dim]session {ans.session_id}[/]")
+
+
+@app.command("search")
+def search(question: str, json_out: bool = typer.Option(False, "--json"),
+           k: int = typer.Option(10, "-k", help="how many articles"),
+           as_of: Optional[str] = typer.Option(None, "--as-of")) -> None:
+    """Ranked retrieval only (articles with their best clause)."""
+    from .models import QuestionError
+
+    a = _assistant()
+    try:
+        pq, res = a.search(question, _as_of(as_of), k)
+    except QuestionError as e:
+        _fail(str(e), 2)
+    rows = [{"document": x.document, "article": x.article, "clause": x.best.clause, "score": round(x.score, 4),
+             "in_force": x.in_force, "provision_id": x.best.node_id} for x in res.articles[:k]]
+    if json_out:
+        print(json.dumps({"question": question, "mode": res.mode, "language": pq.variant, "retrieved": rows},
+                         ensure_ascii=False, indent=1))
+        return
+    t = Table(title=f"{res.mode} · {pq.variant}")
+    for c in ("#", "document", "article", "clause", "score", "in force"):
+        t.add_column(c)
+    for i, r in enumerate(rows, 1):
+        t.add_row(str(i), r["document"], r["article"], r["clause"] or "-", f"{r['score']:.3f}", str(r["in_force"]))
+    out.print(t)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -283,6 +283,9 @@ class _Parser:
             n, suffix, body = int(m.group(1)), m.group(2), (m.group(3) or "").strip()
             last = _article_key(self.article.clauses[-1].number)[0] if self.article.clauses else 0
             # "1a." is a clause inserted by an amendment after clause 1.
+            if suffix and any(c.number == f"{n}{suffix}" for c in self.article.clauses):
+                self.warn(no, f"clause '{n}{suffix}.' repeated in Điều {self.article.number}: kept as text")
+                return False
             if body and ((not suffix and n == last + 1) or (suffix and n == last)):
                 refs = self.article.footnote_refs
                 self.clause = Clause(f"{n}{suffix}", _strip_refs(body, refs), no)

@@ -74,12 +74,27 @@ class BuildResult:
     changed_documents: list[str] = field(default_factory=list)
 
 
-def fingerprint(corpus: Corpus, catalog_text: str) -> str:
+def fingerprint(nodes: list[TextNode], catalog_text: str) -> str:
+    """Of what is indexed (node ids, texts, metadata), so a parser change is a corpus change too."""
     h = hashlib.sha256(FORMAT_VERSION.encode())
     h.update(catalog_text.encode("utf-8"))
-    for number in sorted(corpus.documents):
-        h.update(f"{number}={corpus.documents[number].parsed.content_hash};".encode())
+    for n in nodes:
+        h.update(n.id_.encode())
+        h.update(n.text.encode())
+        h.update(json.dumps(n.metadata, sort_keys=True, ensure_ascii=False).encode())
     return h.hexdigest()
+
+
+def unique_nodes(nodes: list[TextNode], issues: list[str]) -> list[TextNode]:
+    seen: set[str] = set()
+    out = []
+    for n in nodes:
+        if n.id_ in seen:
+            issues.append(f"duplicate provision id {n.id_}: second occurrence not indexed")
+            continue
+        seen.add(n.id_)
+        out.append(n)
+    return out
 
 
 @contextlib.contextmanager
@@ -110,7 +125,11 @@ def _build(opts: BuildOptions, layout: IndexLayout, progress: Progress,
     corpus = load_corpus(opts.corpus_dir, catalog, only=opts.only)
     issues = [str(i) for i in corpus.issues if i.severity == "error"]
     catalog_text = json.dumps(catalog.model_dump(mode="json"), sort_keys=True)
-    fp = fingerprint(corpus, catalog_text)
+    nodes: list[TextNode] = []
+    for doc in corpus.documents.values():
+        nodes.extend(nodes_for(doc))
+    nodes = unique_nodes(nodes, issues)
+    fp = fingerprint(nodes, catalog_text)
     dense = opts.embed_backend != "none" and not opts.lexical_only
     mid = model_id(opts.embed_backend, opts.embed_model) if dense else None
     t["parse"] = time.perf_counter() - t0
@@ -128,13 +147,6 @@ def _build(opts: BuildOptions, layout: IndexLayout, progress: Progress,
     _clean_leftovers(layout, keep={current} if current else set())
     changed = sorted(n for n, d in corpus.documents.items()
                      if not prev or prev.doc_hashes.get(n) != d.parsed.content_hash)
-
-    # Nodes
-    t1 = time.perf_counter()
-    nodes: list[TextNode] = []
-    for doc in corpus.documents.values():
-        nodes.extend(nodes_for(doc))
-    t["nodes"] = time.perf_counter() - t1
 
     # Segmentation (cached) and BM25
     t1 = time.perf_counter()

@@ -1,0 +1,223 @@
+"""Extractive answers: a short lead quoting the best provision, then the legal basis with status badges.
+
+Every sentence of the answer is either a quote of a cited provision or a fixed frame around it
+("Theo …", "Căn cứ pháp lý", status notes from the catalog).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from corpus.catalog import Catalog, DocumentMeta
+from corpus.citation import full_citation, short_citation
+from corpus.loader import Corpus
+from corpus.models import Article, Clause
+from corpus.validity import fmt_date, validity
+from indexing.text import fold
+
+from .models import Citation
+from .query import ParsedQuery
+from .retrieval import ArticleHit
+
+QUOTE_CHARS = 900
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", fold(text).lower()) if len(w) > 1}
+
+
+def trim(text: str, limit: int = QUOTE_CHARS) -> str:
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    stop = max(cut.rfind(". "), cut.rfind(";\n"), cut.rfind("\n"))
+    if stop > limit * 0.5:
+        cut = cut[: stop + 1]
+    return cut.rstrip() + " …"
+
+
+@dataclass
+class Chosen:
+    meta: DocumentMeta
+    article: Article
+    clause: Clause | None
+    point: str | None
+    quote: str
+    score: float
+    in_force: bool
+
+
+def _best_point(clause_or_art, qwords: set[str]) -> tuple[str | None, str | None]:
+    points = clause_or_art.points
+    if len(points) < 2:
+        return None, None
+    scored = sorted(((len(qwords & _words(p.text)) / (1 + 0.002 * len(p.text)), p) for p in points),
+                    key=lambda x: -x[0])
+    best, second = scored[0], scored[1]
+    # Cite a single point only when it clearly answers better than its siblings.
+    if best[0] > 0 and best[0] >= 1.5 * max(second[0], 0.01) and len(qwords & _words(best[1].text)) >= 2:
+        return best[1].letter, best[1].text
+    return None, None
+
+
+def choose(corpus: Corpus, catalog: Catalog, articles: list[ArticleHit], q: ParsedQuery, as_of: dt.date,
+           max_citations: int = 3) -> list[Chosen]:
+    out: list[Chosen] = []
+    if not articles:
+        return out
+    top = articles[0].score
+    qwords = _words(q.expanded)
+    for a in articles:
+        if len(out) >= max_citations:
+            break
+        if out and a.score < 0.6 * top:
+            break
+        doc = corpus.get(a.document)
+        meta = catalog.by_number(a.document)
+        if doc is None or meta is None:
+            continue
+        art = doc.article(a.article)
+        if art is None:
+            continue
+        clause = None
+        if a.best.clause:
+            clause = next((c for c in art.clauses if c.number == a.best.clause), None)
+        holder = clause or art
+        point, ptext = _best_point(holder, qwords)
+        if clause is not None:
+            quote = f"{clause.text}\n{point}) {ptext}" if point else clause.full_text()[len(clause.number) + 2:]
+        else:
+            intro = "\n".join(art.intro)
+            quote = f"{intro}\n{point}) {ptext}".strip() if point else art.body_text()
+        out.append(Chosen(meta, art, clause, point, trim(quote), a.score, a.in_force))
+    # Current provisions first: a repealed one is shown after, with its status.
+    out.sort(key=lambda c: (not c.in_force, -c.score))
+    return out
+
+
+def to_citation(c: Chosen, catalog: Catalog, as_of: dt.date, lang: str, index: int) -> Citation:
+    v = validity(c.meta, as_of, catalog, c.article.number)
+    clause = c.clause.number if c.clause else None
+    from corpus.models import provision_id
+
+    return Citation(
+        document=c.meta.number, title=c.meta.title, article=c.article.number, clause=clause, point=c.point,
+        quote=c.quote, in_force=v.in_force, status_note=v.note(lang),
+        provision_id=provision_id(c.meta.number, c.article.number, clause, c.point),
+        citation=full_citation(c.meta, c.article.number, clause, c.point, lang="vi"),
+        short=short_citation(c.meta, c.article.number, clause, c.point),
+        low_confidence=c.meta.low_confidence, index=index)
+
+
+def validity_notes(cits: list[Citation], catalog: Catalog, as_of: dt.date, lang: str) -> list[str]:
+    """Plain statements about repealed or unverified texts among the citations."""
+    notes: list[str] = []
+    for c in cits:
+        meta = catalog.by_number(c.document)
+        if meta is None:
+            continue
+        if not c.in_force:
+            repl = []
+            for r in meta.replaced_by:
+                rm = catalog.by_number(r.number)
+                missing = catalog.missing(r.number)
+                if rm is not None and rm.low_confidence:
+                    repl.append(f"{rm.short} ({r.number}) — " + (
+                        "only an unverified, partial OCR copy is in the corpus" if lang == "en"
+                        else "trong kho dữ liệu chỉ có bản OCR chưa kiểm chứng, không đầy đủ"))
+                elif rm is not None:
+                    repl.append(f"{rm.short} ({r.number})")
+                elif missing is not None:
+                    repl.append(f"{r.number} — " + ("not in the corpus" if lang == "en" else "chưa có trong kho dữ liệu"))
+            if lang == "en":
+                n = (f"[{c.index}] {c.document} is no longer in force on {fmt_date(as_of)} "
+                     f"({c.status_note}). It is quoted for reference only")
+                n += f"; replaced by: {'; '.join(repl)}." if repl else "."
+            else:
+                n = (f"[{c.index}] {c.document} không còn hiệu lực vào ngày {fmt_date(as_of)} ({c.status_note}); "
+                     f"chỉ trích dẫn để tham khảo")
+                n += f"; văn bản thay thế: {'; '.join(repl)}." if repl else "."
+            if meta.transition:
+                t = meta.transition
+                n += (f" Transition rules: Article {t.article} of {t.number}." if lang == "en"
+                      else f" Quy định chuyển tiếp: Điều {t.article} văn bản {t.number}.")
+            if n not in notes:
+                notes.append(n)
+        elif c.low_confidence:
+            n = (f"[{c.index}] {c.document} is an unverified OCR copy: check the official text before relying on it."
+                 if lang == "en" else
+                 f"[{c.index}] {c.document} là bản OCR chưa kiểm chứng: cần đối chiếu văn bản chính thức.")
+            if n not in notes:
+                notes.append(n)
+    return notes
+
+
+def missing_notes(missing: list[str], catalog: Catalog, lang: str) -> list[str]:
+    out = []
+    for number in missing:
+        d = catalog.missing(number)
+        if d is None:
+            continue
+        if lang == "en":
+            s = f"{d.title} ({d.number}) is not in the assistant's corpus"
+        else:
+            s = f"{d.title} ({d.number}) chưa có trong kho văn bản của trợ lý"
+        if d.status:
+            s += f" — {d.status}"
+        out.append(s + ".")
+    return out
+
+
+def compose_text(cits: list[Citation], lang: str, notes: list[str]) -> tuple[str, str]:
+    """(lead, full answer text)."""
+    best = cits[0]
+    badge = best.status_note
+    if lang == "en":
+        lead = (f"Under {best.citation} ({badge}) [{best.index}]: \"{_first_sentences(best.quote)}\"")
+        head = "Legal basis (quoted in the original Vietnamese):"
+    else:
+        lead = f"Theo {best.citation} ({badge}) [{best.index}]: \"{_first_sentences(best.quote)}\""
+        head = "Căn cứ pháp lý:"
+    lines = [lead, "", head]
+    for c in cits:
+        lines.append(f"[{c.index}] {c.citation} — {c.status_note}")
+        lines.append(f"    \"{c.quote}\"")
+    if notes:
+        lines.append("")
+        lines.append("Notes:" if lang == "en" else "Lưu ý:")
+        lines += [f"- {n}" for n in notes]
+    return lead, "\n".join(lines)
+
+
+def _first_sentences(quote: str, limit: int = 400) -> str:
+    q = " ".join(quote.split())
+    if len(q) <= limit:
+        return q
+    cut = q[:limit]
+    stop = max(cut.rfind(". "), cut.rfind("; "), cut.rfind(": "))
+    return (cut[: stop + 1] if stop > limit * 0.4 else cut.rsplit(" ", 1)[0]) + " …"
+
+
+REFUSAL_VI = (
+    "Xin lỗi, tôi chưa tìm thấy quy định đủ rõ trong kho văn bản để trả lời câu hỏi này, nên không trích dẫn "
+    "điều khoản nào. Trợ lý trả lời về pháp luật khu công nghệ cao: thành lập và hoạt động của khu công nghệ cao, "
+    "doanh nghiệp công nghệ cao, ưu đãi thuế thu nhập doanh nghiệp, thuế xuất khẩu - nhập khẩu, tiền thuê đất, "
+    "đầu tư, lao động và giấy phép lao động cho người nước ngoài, khoa học - công nghệ và đổi mới sáng tạo. "
+    "Bạn có thể hỏi cụ thể hơn (nêu thủ tục, đối tượng hoặc văn bản, ví dụ \"Điều 22 Luật Công nghệ cao 2025\"), "
+    "hoặc liên hệ Ban quản lý khu công nghệ cao để được hướng dẫn.")
+REFUSAL_EN = (
+    "Sorry, I could not find a provision in my corpus that answers this clearly, so I cite nothing. "
+    "I answer questions on the law of Vietnam's high-tech parks: establishing and operating parks, high-tech "
+    "enterprises, corporate income tax incentives, import/export duties, land rent, investment, foreign workers "
+    "and work permits, science, technology and innovation. Try asking more specifically (the procedure, who it "
+    "concerns, or the document, e.g. \"Article 22 of the Law on High Technology 2025\"), or contact the park's "
+    "management board.")
+
+
+def refusal_text(lang: str, notes: list[str]) -> str:
+    base = REFUSAL_EN if lang == "en" else REFUSAL_VI
+    if notes:
+        base = "\n".join(notes) + "\n\n" + base
+    return base

@@ -1,0 +1,61 @@
+"""Follow-ups: an elliptical question ("còn thuế nhập khẩu thì sao?") borrows the previous turn's topic.
+
+One place for this logic, used by the extractive and the LLM modes alike.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from indexing.terms import STOP
+from indexing.text import fold, normalize
+
+_CUES = re.compile(
+    r"^(còn|vậy|thế|thế còn|vậy còn|nếu|trường hợp|con|vay|the con|vay con|neu|and|what about|how about|"
+    r"and what|what if|also|then)\b|"
+    r"(thì sao|thế nào|the nao|thi sao|\bnó\b|\bviệc này\b|\bthủ tục này\b|\btrường hợp này\b|\bvăn bản này\b|"
+    r"\bđiều này\b|\bkhoản này\b|\bcái này\b|\bkhi đó\b|\bnhư vậy\b|"
+    r"\bno\b|\bviec nay\b|\bthu tuc nay\b|\btruong hop nay\b|\bdieu nay\b|"
+    r"\bit\b|\bthis\b|\bthat\b|\bthose\b|\bthem\b|\bsuch\b)", re.I)
+_GENERIC = set("""ho so gom nhung gi thoi han bao lau may ngay co quan nao o dau ai can giay to thu tuc the nao
+nop dau muc thue suat bao nhieu nam duoc khong phai lam sao dieu kien what documents how long which authority who
+where when is are do does required need needed the a an of for to it this that those them such about fee cost
+""".split())
+
+
+@dataclass
+class Turn:
+    question: str
+    search_query: str
+    language: str
+    documents: list[str] = field(default_factory=list)  # documents cited in the answer
+    refused: bool = False
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in re.findall(r"\w+", fold(normalize(text)).lower()) if w not in STOP and len(w) > 1]
+
+
+def is_elliptical(question: str) -> bool:
+    words = content_words(question)
+    if _CUES.search(normalize(question)):
+        return True
+    # Short questions made only of generic words ("hồ sơ gồm những gì?", "how long?") name no topic.
+    topical = [w for w in words if w not in _GENERIC]
+    return len(words) <= 6 and len(topical) <= 1
+
+
+@dataclass
+class Contextualized:
+    query: str  # what is searched
+    follow_up: bool
+    context_documents: list[str]
+
+
+def contextualize(question: str, history: list[Turn]) -> Contextualized:
+    """Rewrite an elliptical question with the previous turn's topic; a standalone one passes through."""
+    prev = next((t for t in reversed(history) if not t.refused), None)
+    if prev is None or not is_elliptical(question):
+        return Contextualized(question, False, [])
+    # The current words come first and twice: they say what changed; the previous topic says about what.
+    return Contextualized(f"{question} {question} ({prev.search_query})", True, prev.documents)

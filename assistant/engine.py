@@ -1,0 +1,198 @@
+"""The one answer path. CLI, API (JSON and streaming), OpenAI-compatible endpoint, drafts and evals all call
+:meth:`Assistant.answer` (streaming is a view of it, as in llama-index's condense-plus-context engine):
+
+    validate → contextualize (follow-ups) → understand query → hybrid retrieve (validity-aware)
+    → choose provisions → compose (extractive, or LLM + citation check) → procedure card → record turn
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+import unicodedata
+import uuid
+from functools import cached_property
+from typing import Iterator
+
+from corpus.catalog import Catalog, load_catalog
+from corpus.loader import Corpus, load_corpus
+from corpus.models import parse_provision_id
+
+from .compose import (choose, compose_text, missing_notes, refusal_text, to_citation, validity_notes)
+from .config import Settings, get_settings
+from .conversation import Turn, contextualize
+from .models import Answer, QuestionError, RetrievedItem
+from .procedure import extract_card, is_procedural
+from .query import ParsedQuery, parse_query
+from .retrieval import HybridRetriever, IndexHandle, SearchResult
+from .sessions import SessionStore
+
+
+def clean_question(question: object, max_chars: int) -> str:
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    q = unicodedata.normalize("NFC", question)
+    # Control characters are never meaningful in a question; keep newlines as spaces.
+    q = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in q).strip()
+    q = " ".join(q.split())
+    if not q:
+        raise QuestionError("the question is empty: please type a question (câu hỏi trống)")
+    if len(q) > max_chars:
+        raise QuestionError(f"the question is too long ({len(q)} characters; at most {max_chars}): "
+                            f"please shorten it (câu hỏi quá dài)")
+    return q
+
+
+class Assistant:
+    def __init__(self, settings: Settings | None = None, catalog: Catalog | None = None,
+                 sessions: SessionStore | None = None):
+        self.settings = settings or get_settings()
+        self.catalog = catalog or load_catalog()
+        s = self.settings
+        self.handle = IndexHandle(s.index_dir, s.embed_backend, s.embed_model, s.chroma_url, s.embed_batch_size,
+                                  s.hub_downloads)
+        self.retriever = HybridRetriever(self.handle, self.catalog, s.fusion_weight_vi, s.fusion_weight_en)
+        self._sessions = sessions
+        self._llm = None
+
+    @cached_property
+    def corpus(self) -> Corpus:
+        return load_corpus(self.settings.corpus_dir, self.catalog)
+
+    @property
+    def sessions(self) -> SessionStore:
+        if self._sessions is None:
+            self._sessions = SessionStore(self.settings.db_path, self.settings.history_turns)
+        return self._sessions
+
+    def warm_up(self) -> None:
+        """Load everything a first question needs (index, corpus, underthesea, embedder)."""
+        self.handle.generation()
+        _ = self.corpus
+        if self.handle.mode == "hybrid":
+            self.handle.embedder().get_query_embedding("khu công nghệ cao")
+        from indexing.terms import query_terms
+
+        query_terms("Khu công nghệ cao được ưu đãi gì?")
+
+    # ------------------------------------------------------------------------------------------ search
+    def search(self, question: str, as_of: dt.date | None = None, k: int = 10) -> tuple[ParsedQuery, SearchResult]:
+        q = clean_question(question, self.settings.max_message_chars)
+        as_of = as_of or self.settings.today()
+        pq = parse_query(q, self.catalog)
+        return pq, self.retriever.search(pq, as_of, k)
+
+    # ------------------------------------------------------------------------------------------ answer
+    def answer(self, question: str, session_id: str | None = None, as_of: dt.date | None = None,
+               language: str | None = None, k: int = 10, record: bool = True) -> Answer:
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        q = clean_question(question, self.settings.max_message_chars)
+        as_of = as_of or self.settings.today()
+
+        history: list[Turn] = []
+        if session_id:
+            session_id = self.sessions.ensure(session_id)
+            history = self.sessions.history(session_id)
+        ctx = contextualize(q, history)
+
+        t = time.perf_counter()
+        pq = parse_query(ctx.query, self.catalog)
+        own = parse_query(q, self.catalog)
+        timings["normalise"] = (time.perf_counter() - t) * 1000
+        lang = language if language in ("vi", "en") else own.language
+        if ctx.follow_up and own.language != "en" and history:
+            lang = language if language in ("vi", "en") else ("en" if history[-1].language == "en" and
+                                                              own.accentless else own.language)
+        res = self.retriever.search(pq, as_of, k)
+        timings.update(res.timings_ms)
+
+        t = time.perf_counter()
+        retrieved = [RetrievedItem(document=a.document, article=a.article, clause=a.best.clause,
+                                   score=round(a.score, 4), provision_id=a.best.node_id, in_force=a.in_force)
+                     for a in res.articles[:k]]
+        notes = missing_notes(pq.missing_refs, self.catalog, lang)
+        refuse = self._should_refuse(pq, res)
+        answer_id = uuid.uuid4().hex
+        if refuse:
+            ans = Answer(question=q, answer=refusal_text(lang, notes), refused=True, language=lang,
+                         retrieved=retrieved, as_of=as_of.isoformat(), mode=res.mode, notes=notes,
+                         search_query=ctx.query, follow_up=ctx.follow_up)
+        else:
+            chosen = choose(self.corpus, self.catalog, res.articles, pq, as_of)
+            cits = [to_citation(c, self.catalog, as_of, lang, i + 1) for i, c in enumerate(chosen)]
+            notes = validity_notes(cits, self.catalog, as_of, lang) + notes
+            lead, text = compose_text(cits, lang, notes)
+            ans = Answer(question=q, answer=text, refused=False, language=lang, citations=cits,
+                         retrieved=retrieved, as_of=as_of.isoformat(), mode=res.mode, lead=lead, notes=notes,
+                         search_query=ctx.query, follow_up=ctx.follow_up)
+            if is_procedural(q) or is_procedural(ctx.query):
+                arts = [(c.meta.number, c.article, c.meta.short) for c in chosen[:2]]
+                card = extract_card(arts)
+                if not card.empty():
+                    ans.procedure = card
+            if self.settings.llm_base_url and self.settings.llm_model:
+                ans = self._llm_answer(ans, pq, res, as_of)
+        timings["compose"] = (time.perf_counter() - t) * 1000
+        ans.answer_id = answer_id
+        if session_id and record:
+            ans.session_id = session_id
+            t = time.perf_counter()
+            turn = Turn(q, ctx.query[:600], lang, [c.document for c in ans.citations], ans.refused)
+            self.sessions.add_turn(session_id, turn, answer_id, ans.model_dump_json())
+            timings["session"] = (time.perf_counter() - t) * 1000
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        ans.timings_ms = {k2: round(v, 2) for k2, v in timings.items()}
+        return ans
+
+    def stream(self, question: str, session_id: str | None = None, as_of: dt.date | None = None,
+               language: str | None = None) -> Iterator[tuple[str, object]]:
+        """Events of one answer: ('answer', Answer) first for metadata, then ('delta', text) chunks,
+        ('citation', Citation) per cited provision and ('done', Answer)."""
+        ans = self.answer(question, session_id=session_id, as_of=as_of, language=language)
+        yield "meta", ans
+        text = ans.answer
+        step = 48
+        for i in range(0, len(text), step):
+            yield "delta", text[i:i + step]
+        for c in ans.citations:
+            yield "citation", c
+        yield "done", ans
+
+    # ------------------------------------------------------------------------------------------ helpers
+    def _should_refuse(self, pq: ParsedQuery, res: SearchResult) -> bool:
+        if not res.articles:
+            return True
+        if pq.missing_refs and not pq.refs:
+            return True  # the question is about a text the corpus does not hold: say so, cite nothing
+        if any(r.article for r in pq.refs) and res.articles[0].best.document in {r.number for r in pq.refs}:
+            return False  # an explicit "Điều N <document>" that exists is always answered
+        conf = self.confidence(res)
+        return conf < self.settings.refusal_threshold
+
+    @staticmethod
+    def confidence(res: SearchResult) -> float:
+        """Evidence strength in [0, 1]: how much of the question the best article covers, and how close
+        the dense neighbour is (e5 cosines live in a narrow band: 0.80 is weak, 0.90 strong)."""
+        dense = min(1.0, max(0.0, (res.top_dense - 0.80) / 0.10)) if res.mode == "hybrid" else None
+        if dense is None:
+            return res.coverage
+        return 0.6 * res.coverage + 0.4 * dense
+
+    def _llm_answer(self, ans: Answer, pq: ParsedQuery, res: SearchResult, as_of: dt.date) -> Answer:
+        from .llm import llm_answer
+
+        return llm_answer(self.settings, ans, pq, self.corpus, self.catalog, as_of)
+
+    def provision_text(self, pid: str) -> tuple[str, str] | None:
+        """(heading, text) of a provision id, for citation chips."""
+        try:
+            doc_no, art_no, clause, point = parse_provision_id(pid)
+        except ValueError:
+            return None
+        doc = self.corpus.get(doc_no)
+        if doc is None:
+            return None
+        art = doc.article(art_no)
+        if art is None:
+            return None
+        return art.heading, art.full_text()

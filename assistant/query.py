@@ -1,0 +1,273 @@
+"""Query understanding without an LLM: language, accentless input, abbreviations, explicit references.
+
+Everything here is deterministic and cheap (well under a millisecond, plus underthesea later for terms).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from corpus.catalog import Catalog, normalize_number
+from indexing.text import fold, has_diacritics, normalize
+
+# Abbreviations investors and staff type (folded, lower-case keys) → expansion.
+ABBREVIATIONS: dict[str, str] = {
+    "kcnc": "khu công nghệ cao",
+    "cnc": "công nghệ cao",
+    "dncnc": "doanh nghiệp công nghệ cao",
+    "tndn": "thu nhập doanh nghiệp",
+    "tncn": "thu nhập cá nhân",
+    "gtgt": "giá trị gia tăng",
+    "xnk": "xuất khẩu nhập khẩu",
+    "gpld": "giấy phép lao động",
+    "gcndkdt": "giấy chứng nhận đăng ký đầu tư",
+    "gcn": "giấy chứng nhận",
+    "bql": "ban quản lý",
+    "dn": "doanh nghiệp",
+    "ndt": "nhà đầu tư",
+    "nd": "nghị định",
+    "tt": "thông tư",
+    "qd": "quyết định",
+    "nq": "nghị quyết",
+    "ubnd": "ủy ban nhân dân",
+    "hdnd": "hội đồng nhân dân",
+    "fdi": "nhà đầu tư nước ngoài vốn đầu tư nước ngoài",
+    "nldnn": "người lao động nước ngoài",
+    "ldnn": "lao động nước ngoài",
+    "khcn": "khoa học và công nghệ",
+    "kh&cn": "khoa học và công nghệ",
+    "dmst": "đổi mới sáng tạo",
+    "r&d": "nghiên cứu và phát triển",
+    "nc&pt": "nghiên cứu và phát triển",
+    "nnudcnc": "nông nghiệp ứng dụng công nghệ cao",
+    "tthc": "thủ tục hành chính",
+    "sxkd": "sản xuất kinh doanh",
+    "qsdd": "quyền sử dụng đất",
+    "vat": "giá trị gia tăng",
+    "cit": "thuế thu nhập doanh nghiệp",
+}
+
+# A small bilingual glossary so English questions also get a lexical channel into the Vietnamese texts.
+GLOSSARY_EN: list[tuple[str, str]] = [
+    (r"high[- ]tech(nology)? (park|zone)s?", "khu công nghệ cao"),
+    (r"hi[- ]tech (park|zone)s?", "khu công nghệ cao"),
+    (r"high[- ]tech(nology)? (enterprise|compan(y|ies)|firm|business)s?", "doanh nghiệp công nghệ cao"),
+    (r"high[- ]tech(nology)? agricultur\w*", "nông nghiệp ứng dụng công nghệ cao"),
+    (r"high[- ]tech(nology)?", "công nghệ cao"),
+    (r"corporate income tax|enterprise income tax|\bcit\b", "thuế thu nhập doanh nghiệp"),
+    (r"personal income tax", "thuế thu nhập cá nhân"),
+    (r"import (duty|duties|tax)", "thuế nhập khẩu"),
+    (r"export (duty|duties|tax)", "thuế xuất khẩu"),
+    (r"work permits?", "giấy phép lao động"),
+    (r"foreign (worker|employee|expert|national|labou?r)s?", "người lao động nước ngoài"),
+    (r"land (rent|rental|lease)", "tiền thuê đất thuê đất"),
+    (r"land use (fee|levy)", "tiền sử dụng đất"),
+    (r"investment (registration )?certificates?", "giấy chứng nhận đăng ký đầu tư"),
+    (r"investment policy (approval|decision)", "chấp thuận chủ trương đầu tư"),
+    (r"management board|authority of the park", "ban quản lý"),
+    (r"tax (exemption|holiday)s?", "miễn thuế"),
+    (r"exempt(ed|ion)?", "miễn"),
+    (r"reduc(e|ed|tion)", "giảm"),
+    (r"incentives?|preferential|preferences?", "ưu đãi"),
+    (r"tax rate", "thuế suất"),
+    (r"dossiers?|application (file|documents?)|documents required|paperwork", "hồ sơ"),
+    (r"procedures?|process", "thủ tục trình tự"),
+    (r"time limit|deadline|how long|within how many days", "thời hạn"),
+    (r"working days?", "ngày làm việc"),
+    (r"research and development|\br&d\b", "nghiên cứu và phát triển"),
+    (r"innovation", "đổi mới sáng tạo"),
+    (r"science and technology", "khoa học và công nghệ"),
+    (r"technology transfer", "chuyển giao công nghệ"),
+    (r"establish(ing|ment)?|set up|found(ing)?", "thành lập"),
+    (r"expand(ing)?|expansion", "mở rộng"),
+    (r"investors?", "nhà đầu tư"),
+    (r"enterprises?|compan(y|ies)|firms?|business(es)?", "doanh nghiệp"),
+    (r"experts?|specialists?", "chuyên gia"),
+    (r"managers?|executives?", "nhà quản lý giám đốc điều hành"),
+    (r"technical workers?|technicians?", "lao động kỹ thuật"),
+    (r"renew(al|ing)?|extend|extension", "gia hạn"),
+    (r"revok(e|ed|ing)|revocation|withdraw(al)?", "thu hồi"),
+    (r"certificates?", "giấy chứng nhận"),
+    (r"criteria|conditions|requirements?|eligib\w+", "tiêu chí điều kiện"),
+    (r"valid(ity)?|term|duration", "thời hạn"),
+    (r"fund", "quỹ"),
+    (r"housing|accommodation", "nhà ở"),
+    (r"salary|wage|allowance|subsid(y|ies)|support", "hỗ trợ"),
+    (r"talent|human resources?|high[- ]tech (workers|staff|personnel)", "nhân lực công nghệ cao"),
+    (r"hoa lac", "hòa lạc"),
+    (r"hanoi|ha noi", "hà nội"),
+    (r"land", "đất"),
+    (r"tax", "thuế"),
+    (r"goods", "hàng hóa"),
+    (r"machinery|equipment", "máy móc thiết bị"),
+    (r"raw materials?|supplies", "nguyên liệu vật tư"),
+    (r"fixed assets?", "tài sản cố định"),
+    (r"years?", "năm"),
+    (r"scope|regulat(es|ion)|govern", "phạm vi điều chỉnh"),
+    (r"definitions?|mean(s|ing)", "giải thích từ ngữ"),
+    (r"prohibited|forbidden|banned", "nghiêm cấm cấm"),
+    (r"conditional business", "ngành nghề kinh doanh có điều kiện"),
+    (r"public assets?|state assets?", "tài sản công"),
+    (r"lease|rent(al)?", "cho thuê"),
+    (r"startups?|start-ups?", "khởi nghiệp sáng tạo"),
+    (r"labou?r code", "bộ luật lao động"),
+    (r"labou?r contracts?|employment contracts?", "hợp đồng lao động"),
+    (r"overtime", "làm thêm giờ"),
+    (r"customs", "hải quan"),
+]
+_GLOSSARY = [(re.compile(rf"\b(?:{p})\b", re.I), vi) for p, vi in GLOSSARY_EN]
+
+_EN_WORDS = set("""the a an is are was were what which who whom how when where why does do did can could should would
+will of for to in on at by with from about my our your their its this that these those there any much many
+long need must may please tell explain if or and not be been being have has had get gets allowed apply
+""".split())
+
+_DOC_TYPES = {
+    "luat": "Luật", "bo luat": "Bộ luật", "nghi dinh": "Nghị định", "nd": "Nghị định", "thong tu": "Thông tư",
+    "tt": "Thông tư", "quyet dinh": "Quyết định", "qd": "Quyết định", "nghi quyet": "Nghị quyết", "nq": "Nghị quyết",
+    "decree": "Nghị định", "circular": "Thông tư", "decision": "Quyết định", "resolution": "Nghị quyết", "law": "Luật",
+}
+_FULL_NUMBER = re.compile(r"\b(\d{1,4})\s*/\s*(\d{4})\s*/\s*([A-Za-zĐđ]{2,}(?:\s*-\s*[A-Za-zĐđ0-9]+)*)")
+_TYPED_NUMBER = re.compile(
+    r"\b(bo luat|luat|nghi dinh|nd|thong tu|tt|quyet dinh|qd|nghi quyet|nq|decree|circular|decision|resolution|law)"
+    r"\s*(?:so|no\.?|number)?\s*(\d{1,4})(?:\s*/\s*(\d{4}))?\b")
+_ARTICLE_REF = re.compile(r"\b(?:dieu|article|art\.)\s*(\d{1,3}[a-z]?)\b")
+_CLAUSE_REF = re.compile(r"\b(?:khoan|clause)\s*(\d{1,2}[a-z]?)\b")
+_POINT_REF = re.compile(r"\b(?:diem|point)\s*([a-z])\b")
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+
+
+@dataclass
+class DocRef:
+    number: str
+    in_corpus: bool
+    article: str | None = None
+    clause: str | None = None
+    point: str | None = None
+
+
+@dataclass
+class ParsedQuery:
+    raw: str
+    text: str  # normalised
+    language: str  # "vi" | "en"
+    accentless: bool
+    expanded: str  # text + expansions, used for lexical terms
+    refs: list[DocRef] = field(default_factory=list)
+    missing_refs: list[str] = field(default_factory=list)  # referenced documents not in the corpus
+    years: list[int] = field(default_factory=list)
+
+    @property
+    def variant(self) -> str:
+        return "en" if self.language == "en" else ("vi-noaccent" if self.accentless else "vi")
+
+
+def detect_language(text: str) -> tuple[str, bool]:
+    """('vi'|'en', accentless). Accentless Vietnamese is Vietnamese."""
+    if has_diacritics(text):
+        return "vi", False
+    words = re.findall(r"[a-zA-Z']+", text.lower())
+    if not words:
+        return "vi", False
+    en = sum(1 for w in words if w in _EN_WORDS or len(w) > 7)
+    return ("en", False) if en / len(words) >= 0.3 else ("vi", True)
+
+
+def expand_abbreviations(text: str) -> str:
+    out = []
+    for tok in re.findall(r"[\w&]+", text):
+        exp = ABBREVIATIONS.get(fold(tok).lower())
+        # Only all-caps or accentless lower-case forms are abbreviations ("Dn", "dn", "DN"; not "để").
+        if exp and (tok.isupper() or tok.islower() or tok == fold(tok)):
+            out.append(exp)
+    return " ".join(out)
+
+
+def english_glossary(text: str) -> str:
+    return " ".join(vi for rx, vi in _GLOSSARY if rx.search(text))
+
+
+_NAMING = re.compile(r"^(bo luat|luat|nghi dinh|nd|thong tu|tt|quyet dinh|qd|nghi quyet|nq|van ban hop nhat|vbhn|blld)\b")
+
+
+def _naming_alias(alias: str) -> str | None:
+    """Aliases that name a document ("luật đầu tư 2020"), not topic phrases ("giấy phép lao động")."""
+    a = fold(normalize(alias)).lower()
+    return a if len(a) >= 6 and _NAMING.match(a) else None
+
+
+def find_references(text: str, catalog: Catalog) -> tuple[list[DocRef], list[str]]:
+    """Documents (and Điều/khoản) the question names explicitly."""
+    f = fold(normalize(text)).lower()
+    found: list[str] = []
+    missing: list[str] = []
+
+    def add(number: str) -> None:
+        meta = catalog.by_number(number)
+        if meta and meta.number not in found:
+            found.append(meta.number)
+        elif not meta:
+            miss = catalog.missing(number)
+            if miss and miss.number not in missing:
+                missing.append(miss.number)
+
+    for m in _FULL_NUMBER.finditer(fold(normalize(text))):
+        add(f"{m.group(1)}/{m.group(2)}/{m.group(3).replace(' ', '')}")
+    for m in _TYPED_NUMBER.finditer(f):
+        typ = _DOC_TYPES[m.group(1)]
+        num, year = m.group(2), m.group(3)
+        if typ in ("Luật", "Bộ luật") and year is None and len(num) == 4:
+            continue  # "Luật Đầu tư 2020": a year, handled by aliases
+        cands = [d for d in catalog.documents if d.type == typ and d.number.split("/")[0] == num
+                 and (year is None or d.number.split("/")[1] == year)]
+        miss = [d for d in catalog.not_in_corpus if d.number.split("/")[0] == num
+                and (year is None or (len(d.number.split("/")) > 1 and d.number.split("/")[1] == year))
+                and typ.lower()[:4] in fold(d.title).lower()[:12] + fold(typ).lower()]
+        if len(cands) == 1:
+            add(cands[0].number)
+        elif len(cands) > 1:
+            for c in cands:
+                add(c.number)
+        elif miss:
+            for d in miss:
+                if d.number not in missing:
+                    missing.append(d.number)
+    for d in catalog.documents:
+        for alias in [*d.aliases, d.short]:
+            a = _naming_alias(alias)
+            if a and re.search(rf"(?<!\w){re.escape(a)}(?!\w)", f):
+                add(d.number)
+                break
+    for d in catalog.not_in_corpus:
+        for alias in d.aliases:
+            a = _naming_alias(alias)
+            if a and re.search(rf"(?<!\w){re.escape(a)}(?!\w)", f) and d.number not in missing:
+                missing.append(d.number)
+    art = _ARTICLE_REF.search(f)
+    clause = _CLAUSE_REF.search(f)
+    point = _POINT_REF.search(f)
+    refs = [DocRef(n, True, art.group(1) if art else None, clause.group(1) if clause and art else None,
+                   point.group(1) if point and art else None) for n in found]
+    # Aliases like "luật công nghệ cao" match both the 2008 and 2025 laws: a year in the question decides.
+    years = [int(y) for y in _YEAR.findall(f)]
+    if years and len(refs) > 1:
+        dated = [r for r in refs if any(r.number.split("/")[1] == str(y) for y in years)]
+        if dated:
+            refs = dated
+    return refs, missing
+
+
+def parse_query(raw: str, catalog: Catalog) -> ParsedQuery:
+    text = normalize(raw)
+    lang, accentless = detect_language(text)
+    extra = [expand_abbreviations(text)]
+    if lang == "en":
+        extra.append(english_glossary(text))
+    expanded = " ".join([text, *[e for e in extra if e]])
+    refs, missing = find_references(text, catalog)
+    years = [int(y) for y in _YEAR.findall(text)]
+    return ParsedQuery(raw, text, lang, accentless, expanded, refs, missing, years)
+
+
+def same_number(a: str, b: str) -> bool:
+    return normalize_number(a) == normalize_number(b)

@@ -1,0 +1,278 @@
+"""Hybrid retrieval: BM25 (accented + folded terms) and dense (Chroma) fused by weighted scores,
+re-ranked for validity on ``as_of`` and aggregated from clauses into articles.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from corpus.catalog import Catalog
+from corpus.validity import in_force
+from indexing.store import IndexLayout, LoadedGeneration, load_generation
+from indexing.terms import query_terms
+from indexing.text import fold
+
+from .query import ParsedQuery
+
+
+@dataclass
+class Hit:
+    node_id: str
+    document: str
+    article: str
+    clause: str | None
+    score: float
+    lexical: float = 0.0
+    dense: float = 0.0
+    in_force: bool = True
+
+
+@dataclass
+class ArticleHit:
+    document: str
+    article: str
+    score: float
+    best: Hit
+    clauses: list[Hit] = field(default_factory=list)
+    in_force: bool = True
+
+
+@dataclass
+class SearchResult:
+    articles: list[ArticleHit]
+    hits: list[Hit]
+    mode: str  # lexical | hybrid
+    timings_ms: dict[str, float]
+    top_dense: float = 0.0
+    coverage: float = 0.0  # share of the question's content words found in the best article
+
+
+class IndexHandle:
+    """The generation being served, reloaded when the build flips CURRENT or finishes embeddings."""
+
+    def __init__(self, index_dir: Path, embed_backend: str, embed_model: str, chroma_url: str | None = None,
+                 embed_batch_size: int = 16, hub_downloads: bool = False, check_every_s: float = 2.0):
+        self.layout = IndexLayout(index_dir)
+        self.embed_backend, self.embed_model = embed_backend, embed_model
+        self.embed_batch_size, self.hub_downloads = embed_batch_size, hub_downloads
+        self.chroma_url = chroma_url
+        self.check_every_s = check_every_s
+        self._lock = threading.RLock()
+        self._gen: LoadedGeneration | None = None
+        self._stamp: tuple | None = None
+        self._checked = 0.0
+        self._collection = None
+        self._embed = None
+        self.last_error: str | None = None
+
+    def _current_stamp(self) -> tuple:
+        gid = self.layout.current_id()
+        if not gid:
+            return (None, None)
+        mf = self.layout.gen_dir(gid) / "manifest.json"
+        try:
+            return (gid, mf.stat().st_mtime_ns)
+        except FileNotFoundError:
+            return (gid, None)
+
+    def generation(self) -> LoadedGeneration:
+        """Current generation; raises IndexMissing/IndexCorrupt with the fix in the message."""
+        now = time.monotonic()
+        with self._lock:
+            if self._gen is not None and now - self._checked < self.check_every_s:
+                return self._gen
+            self._checked = now
+            stamp = self._current_stamp()
+            if self._gen is None or stamp != self._stamp:
+                try:
+                    gen = load_generation(self.layout, stamp[0])
+                except Exception:
+                    if self._gen is not None:
+                        return self._gen  # keep serving the generation we have
+                    raise
+                self._gen, self._stamp, self._collection = gen, stamp, None
+            return self._gen
+
+    @property
+    def mode(self) -> str:
+        gen = self.generation()
+        return "hybrid" if gen.manifest.dense_ready and self.embed_backend != "none" else "lexical"
+
+    def collection(self):
+        gen = self.generation()
+        if not (gen.manifest.dense_ready and gen.manifest.collection) or self.embed_backend == "none":
+            return None
+        with self._lock:
+            if self._collection is None:
+                from indexing.vectors import chroma_client, get_collection
+
+                client = chroma_client(self.layout.chroma, self.chroma_url)
+                self._collection = get_collection(client, gen.manifest.collection)
+            return self._collection
+
+    def embedder(self):
+        with self._lock:
+            if self._embed is None:
+                from indexing.embeddings import make_embedding
+
+                self._embed = make_embedding(self.embed_backend, self.embed_model, self.embed_batch_size,
+                                             self.hub_downloads)
+            return self._embed
+
+
+class HybridRetriever:
+    def __init__(self, handle: IndexHandle, catalog: Catalog, weight_vi: float = 0.55, weight_en: float = 0.15,
+                 candidates: int = 100):
+        self.handle = handle
+        self.catalog = catalog
+        self.weight_vi, self.weight_en = weight_vi, weight_en
+        self.candidates = candidates
+        self._meta_cache: dict[str, tuple] = {}
+
+    def lexical_weight(self, q: ParsedQuery) -> float:
+        return self.weight_en if q.language == "en" else self.weight_vi
+
+    def search(self, q: ParsedQuery, as_of: dt.date, k: int = 10, dense: bool = True,
+               lexical: bool = True) -> SearchResult:
+        timings: dict[str, float] = {}
+        gen = self.handle.generation()
+        ids = gen.lexical.ids
+        n = len(ids)
+
+        t = time.perf_counter()
+        terms = query_terms(q.expanded)
+        timings["segment"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        lex = gen.lexical.scores(terms) if lexical else np.zeros(n, dtype=np.float32)
+        timings["bm25"] = (time.perf_counter() - t) * 1000
+
+        dense_scores: dict[int, float] = {}
+        mode = "lexical"
+        col = self.handle.collection() if dense else None
+        if col is not None:
+            mode = "hybrid"
+            t = time.perf_counter()
+            qtext = q.text if q.language != "en" else q.text
+            vec = self.handle.embedder().get_query_embedding(qtext)
+            timings["embed"] = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            res = col.query(query_embeddings=[vec], n_results=min(self.candidates, n), include=["distances"])
+            timings["chroma"] = (time.perf_counter() - t) * 1000
+            pos = self._positions(gen)
+            for cid, dist in zip(res["ids"][0], res["distances"][0]):
+                i = pos.get(cid)
+                if i is not None:
+                    dense_scores[i] = 1.0 - float(dist)
+
+        t = time.perf_counter()
+        cand = set(np.argsort(-lex)[: self.candidates].tolist()) if lex.max() > 0 else set()
+        cand |= set(dense_scores)
+        ref_nodes = self._reference_nodes(gen, q)
+        cand |= ref_nodes
+        if not cand:
+            timings["fusion"] = (time.perf_counter() - t) * 1000
+            return SearchResult([], [], mode, timings)
+        cand_l = sorted(cand)
+        lmax = float(lex.max()) or 1.0
+        lnorm = np.array([lex[i] / lmax for i in cand_l])
+        if dense_scores:
+            vals = np.array(list(dense_scores.values()))
+            lo, hi = float(vals.min()), float(vals.max())
+            span = (hi - lo) or 1.0
+            dnorm = np.array([(dense_scores[i] - lo) / span if i in dense_scores else 0.0 for i in cand_l])
+            w = self.lexical_weight(q) if lexical else 0.0
+            fused = w * lnorm + (1 - w) * dnorm
+        else:
+            dnorm = np.zeros(len(cand_l))
+            fused = lnorm
+        hits = []
+        explicit_docs = {r.number for r in q.refs}
+        for j, i in enumerate(cand_l):
+            nid = ids[i]
+            doc, art, clause = self._meta(gen, nid)
+            score = float(fused[j])
+            for r in q.refs:
+                if r.number == doc:
+                    score += 0.25
+                    if r.article and r.article == art:
+                        score += 1.0
+                        if r.clause and r.clause == clause:
+                            score += 0.3
+            ok = self._in_force(doc, art, as_of)
+            if not ok and doc not in explicit_docs:
+                # Out of force on as_of: never ranked above a current provision of similar relevance.
+                score *= 0.7
+            meta = self.catalog.by_number(doc)
+            if meta is not None and meta.low_confidence and doc not in explicit_docs:
+                score *= 0.85  # OCR copies never outrank a clean text of similar relevance
+            hits.append(Hit(nid, doc, art, clause, score, float(lnorm[j]), float(dnorm[j]), ok))
+        hits.sort(key=lambda h: -h.score)
+        articles = self._aggregate(hits)
+        timings["fusion"] = (time.perf_counter() - t) * 1000
+        top_dense = max(dense_scores.values()) if dense_scores else 0.0
+        coverage = self._coverage(gen, q, articles[0]) if articles else 0.0
+        return SearchResult(articles[: max(k, 10)], hits, mode, timings, top_dense, coverage)
+
+    # ---- helpers ------------------------------------------------------------------------------
+    def _positions(self, gen: LoadedGeneration) -> dict[str, int]:
+        key = ("pos", gen.manifest.generation)
+        got = self._meta_cache.get(key)
+        if got is None:
+            got = {nid: i for i, nid in enumerate(gen.lexical.ids)}
+            self._meta_cache = {k: v for k, v in self._meta_cache.items() if k[1] == gen.manifest.generation}
+            self._meta_cache[key] = got
+        return got
+
+    def _meta(self, gen: LoadedGeneration, nid: str) -> tuple[str, str, str | None]:
+        md = gen.nodes[nid].metadata
+        return md["document"], md["article"], md["clause"] or None
+
+    def _in_force(self, doc: str, article: str, as_of: dt.date) -> bool:
+        meta = self.catalog.by_number(doc)
+        return in_force(meta, as_of, article) if meta else True
+
+    def _reference_nodes(self, gen: LoadedGeneration, q: ParsedQuery) -> set[int]:
+        """Nodes of the Điều the question names ("Điều 22 Luật Công nghệ cao 2025") are looked up directly."""
+        wanted = {(r.number, r.article) for r in q.refs if r.article}
+        if not wanted:
+            return set()
+        out = set()
+        for i, nid in enumerate(gen.lexical.ids):
+            md = gen.nodes[nid].metadata
+            if (md["document"], md["article"]) in wanted:
+                out.add(i)
+        return out
+
+    @staticmethod
+    def _aggregate(hits: list[Hit]) -> list[ArticleHit]:
+        by: dict[tuple[str, str], ArticleHit] = {}
+        for h in hits:
+            key = (h.document, h.article)
+            a = by.get(key)
+            if a is None:
+                by[key] = ArticleHit(h.document, h.article, h.score, h, [h], h.in_force)
+            else:
+                a.clauses.append(h)
+        for a in by.values():
+            # Several matching clauses make the article more likely the answer, a little.
+            if len(a.clauses) > 1:
+                a.score += 0.05 * a.clauses[1].score
+        return sorted(by.values(), key=lambda a: -a.score)
+
+    @staticmethod
+    def _coverage(gen: LoadedGeneration, q: ParsedQuery, top: ArticleHit) -> float:
+        import re
+
+        from indexing.terms import STOP
+
+        words = {w for w in re.findall(r"\w+", fold(q.expanded).lower()) if len(w) > 1} - STOP
+        if not words:
+            return 0.0
+        text = " ".join(fold(gen.nodes[h.node_id].text).lower() for h in top.clauses[:3])
+        toks = set(re.findall(r"\w+", text))
+        return sum(1 for w in words if w in toks) / len(words)
