@@ -82,7 +82,6 @@ def index_cmd(rebuild: bool = typer.Option(False, help="ignore the current gener
               lexical_only: bool = typer.Option(False, help="build BM25 only (seconds)"),
               only: Optional[str] = typer.Option(None, help="comma-separated document numbers (tests)")) -> None:
     """Build the index (incremental, atomic). Progress per stage, summary at the end."""
-    from indexing.build import BuildOptions, build_index
     from indexing.verify import verify_index
 
     s = _settings()
@@ -92,10 +91,9 @@ def index_cmd(rebuild: bool = typer.Option(False, help="ignore the current gener
         for line in rep.lines:
             out.print(line)
         raise typer.Exit(0 if rep.ok else 1)
-    opts = BuildOptions(corpus_dir=s.corpus_dir, index_dir=s.index_dir, embed_backend=s.embed_backend,
-                        embed_model=s.embed_model, embed_batch_size=s.embed_batch_size,
-                        embed_max_chars=s.embed_max_chars, hub_downloads=s.hub_downloads, chroma_url=s.chroma_url,
-                        rebuild=rebuild, lexical_only=lexical_only, only=set(only.split(",")) if only else None)
+    from .indexer import build_options
+
+    opts = build_options(s, rebuild, lexical_only, set(only.split(",")) if only else None)
     res = _run_build(opts)
     _print_build(res)
 
@@ -280,6 +278,60 @@ def search(question: str, json_out: bool = typer.Option(False, "--json"),
     for i, r in enumerate(rows, 1):
         t.add_row(str(i), r["document"], r["article"], r["clause"] or "-", f"{r['score']:.3f}", str(r["in_force"]))
     out.print(t)
+
+
+# ---------------------------------------------------------------------------------------------- serve
+@app.command("serve")
+def serve(host: Optional[str] = typer.Option(None, help="default HTP_HOST (127.0.0.1)"),
+          port: Optional[int] = typer.Option(None, help="default HTP_PORT (8000)"),
+          build: bool = typer.Option(True, help="build the index in the background if missing or stale"),
+          workers: int = typer.Option(1, help="uvicorn worker processes")) -> None:
+    """Serve the chat API, the widget (/), the staff page (/staff) and OpenAPI (/docs)."""
+    from .api.server import run
+
+    s = _settings()
+    run(s, host or s.host, port or s.port, build_in_background=build, workers=workers)
+
+
+# ---------------------------------------------------------------------------------------------- draft
+@app.command("draft")
+def draft(question: str,
+          out_path: Path = typer.Option(..., "--out", help="reply.docx or reply.md"),
+          org: Optional[str] = typer.Option(None, help="addressee, e.g. 'Công ty TNHH ABC'"),
+          ref: Optional[str] = typer.Option(None, help="number of the incoming letter"),
+          as_of: Optional[str] = typer.Option(None, "--as-of")) -> None:
+    """Draft a formal reply letter (công văn) with legal bases: .docx or Markdown."""
+    from .drafts import write_draft
+    from .models import QuestionError
+
+    a = _assistant()
+    try:
+        path = write_draft(a, question, out_path, org=org, ref=ref, as_of=_as_of(as_of))
+    except QuestionError as e:
+        _fail(str(e), 2)
+    except ValueError as e:
+        _fail(str(e), 2)
+    out.print(f"draft written to {path}")
+
+
+# ---------------------------------------------------------------------------------------------- eval / bench
+def _register_optional() -> None:
+    """Evaluation and benchmark commands live in their own packages (they drive the assistant)."""
+    try:
+        from evals.cli import eval_app
+
+        app.add_typer(eval_app, name="eval")
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from evals.bench import bench_app
+
+        app.add_typer(bench_app, name="bench")
+    except ImportError:  # pragma: no cover
+        pass
+
+
+_register_optional()
 
 
 def main() -> None:  # pragma: no cover

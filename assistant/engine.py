@@ -56,7 +56,8 @@ class Assistant:
 
     @cached_property
     def corpus(self) -> Corpus:
-        return load_corpus(self.settings.corpus_dir, self.catalog)
+        docs = self.settings.documents
+        return load_corpus(self.settings.corpus_dir, self.catalog, only=set(docs) if docs else None)
 
     @property
     def sessions(self) -> SessionStore:

@@ -35,8 +35,13 @@ _APPENDIX = re.compile(r"^(?:PHỤ LỤC|Phụ lục)(?:\s+[IVX0-9.]+)?\s*[:.-]?
 # Signature and closing lines: they end the last article.
 _CLOSING = re.compile(
     r"^(?:Nơi nhận\s*:|TM\.\s|KT\.\s|Q\.\s|CHỦ TỊCH\b|THỦ TƯỚNG\b|PHÓ THỦ TƯỚNG\b|BỘ TRƯỞNG\b|"
-    r"(?:Luật|Bộ luật|Nghị quyết) này (?:đã )?được .{0,80}thông qua)"
+    r"(?:Luật|Bộ luật|Nghị quyết) này (?:đã )?được .{0,80}thông qua|"
+    # Certification block of a consolidated text (VBHN), and the collector's markdown headings such as
+    # "## Chú thích của văn bản hợp nhất": never text of the last article.
+    r"XÁC THỰC VĂN BẢN HỢP NHẤT|#{1,6}\s)"
 )
+# "Số: 113/VBHN-VPQH" — the number line of a VBHN certification block.
+_VBHN_NO = re.compile(r"^Số:\s*\S+/VBHN-")
 _SOURCE_DOC = re.compile(r"^Điều\s+\d+[a-zđ]?\s+[^,]*?số\s+([0-9]+/[0-9]{4}/[A-ZĐa-zđ0-9\-]+)")
 _MAX_QUOTE_LINES = 150  # an amending act's quoted block longer than this is an unbalanced quote mark (OCR)
 
@@ -267,7 +272,7 @@ class _Parser:
         if m:
             (self.point or self.clause or self.article).notes.append(m.group(1).strip())
             return True
-        if _CLOSING.match(line):
+        if _CLOSING.match(line) or self._vbhn_issuer(no, line):
             self._close_article()
             self.mode = "tail"
             self._tail_line(no, line)
@@ -331,6 +336,14 @@ class _Parser:
         self.point = None
         self.skipping_foreign = False
         return True
+
+    def _vbhn_issuer(self, no: int, line: str) -> bool:
+        """'VĂN PHÒNG QUỐC HỘI' / 'BỘ TÀI CHÍNH' heading the certification block of a consolidated text."""
+        if not (line.isupper() and len(line) < 80):
+            return False
+        nxt = [_clean(x) for x in self.lines[no:no + 4]]
+        nxt = [x for x in nxt if x][:2]
+        return any(x.startswith("XÁC THỰC VĂN BẢN HỢP NHẤT") or _VBHN_NO.match(x) for x in nxt)
 
     def _is_next_article(self, line: str) -> bool:
         m = _ARTICLE.match(line)
@@ -396,7 +409,10 @@ class _Parser:
 
     def _tail_line(self, no: int, line: str) -> None:
         m = _APPENDIX.match(line)
-        if m and len(line) < 160 and (line.isupper() or re.match(r"^Phụ lục\s+[IVX0-9]+", line)):
+        # After the signature an upper-case "PHỤ LỤC …" starts an appendix even when a copy ran its
+        # title and first heading into one long line (consolidated texts do).
+        if (m and len(line) < 160 and (line.isupper() or re.match(r"^Phụ lục\s+[IVX0-9]+", line))) or \
+                line.startswith("PHỤ LỤC"):
             self.appendices.append(Appendix(line, no, ""))
             return
         if self.appendices:

@@ -26,7 +26,7 @@ from .lexical import LexicalIndex
 from .nodes import embed_text, nodes_for
 from .store import IndexLayout, Manifest, save_nodes
 from .terms import SegmentCache, document_terms
-from .vectors import chroma_client, collection_name, get_collection
+from .vectors import ChromaFolderCorrupt, chroma_client, collection_name, forget_client, get_collection
 
 FORMAT_VERSION = "3"  # bump when node text or terms change: forces a new fingerprint
 
@@ -231,7 +231,7 @@ def _dense_stage(opts: BuildOptions, layout: IndexLayout, manifest: Manifest, no
 
     t1 = time.perf_counter()
     progress.stage("chroma", len(nodes))
-    client = chroma_client(layout.chroma, opts.chroma_url)
+    client = _open_chroma(layout, opts)
     name = collection_name(manifest.model_id or "none", manifest.fingerprint)
     try:
         client.delete_collection(name)  # a leftover of a killed build may be partial
@@ -254,6 +254,19 @@ def _dense_stage(opts: BuildOptions, layout: IndexLayout, manifest: Manifest, no
     cache.close()
     t["chroma"] = time.perf_counter() - t1
     return embedded
+
+
+def _open_chroma(layout: IndexLayout, opts: BuildOptions):
+    try:
+        return chroma_client(layout.chroma, opts.chroma_url)
+    except ChromaFolderCorrupt:
+        if not opts.rebuild or opts.chroma_url:
+            raise
+        # `htp index --rebuild` is the advertised fix for a damaged local Chroma folder, so it must not fail on
+        # it: the folder only holds vectors derived from the embedding cache; start it afresh.
+        forget_client(layout.chroma)
+        shutil.rmtree(layout.chroma, ignore_errors=True)
+        return chroma_client(layout.chroma, None)
 
 
 def _clean_leftovers(layout: IndexLayout, keep: set[str]) -> None:

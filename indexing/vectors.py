@@ -8,9 +8,31 @@ from urllib.parse import urlparse
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 
+from .store import IndexCorrupt
+
 
 class VectorStoreError(RuntimeError):
     pass
+
+
+class ChromaFolderCorrupt(VectorStoreError, IndexCorrupt):
+    """The local Chroma folder cannot be opened: an IndexCorrupt too, so callers that report index problems
+    (CLI `ask`, API) say "rebuild with `htp index --rebuild`" instead of failing with a bare error."""
+
+
+def forget_client(persist_dir: Path) -> None:
+    """Drop chromadb's per-process cached system for a local folder (chromadb keeps a broken one after a
+    failed open, so every later open in the process fails even once the folder is rebuilt)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    for key in {str(persist_dir), str(Path(persist_dir).resolve())}:
+        system = SharedSystemClient._identifier_to_system.pop(key, None)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
+        if system is not None:
+            try:
+                system.stop()
+            except Exception:
+                pass
 
 
 def chroma_client(persist_dir: Path | None = None, url: str | None = None):
@@ -31,8 +53,9 @@ def chroma_client(persist_dir: Path | None = None, url: str | None = None):
     try:
         return chromadb.PersistentClient(path=str(persist_dir), settings=settings)
     except Exception as e:
-        raise VectorStoreError(f"the Chroma folder {persist_dir} cannot be opened ({e}); rebuild it with "
-                               f"`htp index --rebuild`") from e
+        forget_client(persist_dir)
+        raise ChromaFolderCorrupt(f"the Chroma folder {persist_dir} cannot be opened ({e}); rebuild it with "
+                                  f"`htp index --rebuild`") from e
 
 
 def collection_name(model_id: str, fingerprint: str) -> str:

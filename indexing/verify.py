@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpus.catalog import load_catalog
+from corpus.catalog import Catalog, load_catalog
 from corpus.loader import load_corpus
 
 from .nodes import nodes_for
@@ -23,7 +23,9 @@ class VerifyReport:
 
 
 def verify_index(index_dir: Path, corpus_dir: Path, chroma_url: str | None = None,
-                 only: set[str] | None = None) -> VerifyReport:
+                 only: set[str] | None = None, catalog: Catalog | None = None) -> VerifyReport:
+    """`catalog` as in BuildOptions.catalog (default corpus/catalog.yaml): an index built with another
+    catalog can only be verified against that catalog."""
     rep = VerifyReport()
     layout = IndexLayout(index_dir)
     try:
@@ -32,7 +34,7 @@ def verify_index(index_dir: Path, corpus_dir: Path, chroma_url: str | None = Non
         rep.bad(str(e))
         return rep
     m = gen.manifest
-    corpus = load_corpus(corpus_dir, load_catalog(), only=only)
+    corpus = load_corpus(corpus_dir, catalog or load_catalog(), only=only)
     ids = {n.id_ for d in corpus.documents.values() for n in nodes_for(d)}
     rep.lines.append(f"generation {m.generation}: {m.documents} documents, {m.node_count} nodes, "
                      f"mode {'hybrid' if m.dense_ready else 'lexical'}")

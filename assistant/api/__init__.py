@@ -1,0 +1,1 @@
+"""HTTP API: chat (JSON, SSE, OpenAI-compatible), documents and provisions, feedback, admin, widget pages."""
