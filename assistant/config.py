@@ -38,10 +38,12 @@ class Settings(BaseSettings):
     chroma_url: str | None = None  # http://host:port → chromadb.HttpClient
 
     # Retrieval
-    fusion_weight_vi: float = 0.55  # weight of the lexical score in the fusion for Vietnamese questions
-    fusion_weight_en: float = 0.15
+    # Weight of the lexical score in the fusion, by kind of question (tuned on evals/suites/dev.jsonl).
+    fusion_weight_vi: float = 0.5
+    fusion_weight_noaccent: float = 0.7
+    fusion_weight_en: float = 0.45
     top_k: int = 10
-    refusal_threshold: float = 0.30
+    refusal_threshold: float = 0.35  # evidence below this is refused (tuned on the dev suite)
 
     # Optional LLM (OpenAI-compatible)
     llm_base_url: str | None = None

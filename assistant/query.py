@@ -117,7 +117,7 @@ GLOSSARY_EN: list[tuple[str, str]] = [
 ]
 _GLOSSARY = [(re.compile(rf"\b(?:{p})\b", re.I), vi) for p, vi in GLOSSARY_EN]
 
-_EN_WORDS = set("""the a an is are was were what which who whom how when where why does do did can could should would
+_EN_WORDS = set("""me we you our us i give get the a an is are was were what which who whom how when where why does do did can could should would
 will of for to in on at by with from about my our your their its this that these those there any much many
 long need must may please tell explain if or and not be been being have has had get gets allowed apply
 """.split())
@@ -128,6 +128,7 @@ _DOC_TYPES = {
     "decree": "Nghị định", "circular": "Thông tư", "decision": "Quyết định", "resolution": "Nghị quyết", "law": "Luật",
 }
 _FULL_NUMBER = re.compile(r"\b(\d{1,4})\s*/\s*(\d{4})\s*/\s*([A-Za-zĐđ]{2,}(?:\s*-\s*[A-Za-zĐđ0-9]+)*)")
+_SHORT_NUMBER = re.compile(r"\b(\d{1,4})\s*/\s*([A-Za-zĐđ]{2,}\s*-\s*[A-Za-zĐđ]{2,})\b")
 _TYPED_NUMBER = re.compile(
     r"\b(bo luat|luat|nghi dinh|nd|thong tu|tt|quyet dinh|qd|nghi quyet|nq|decree|circular|decision|resolution|law)"
     r"\s*(?:so|no\.?|number)?\s*(\d{1,4})(?:\s*/\s*(\d{4}))?\b")
@@ -162,15 +163,29 @@ class ParsedQuery:
         return "en" if self.language == "en" else ("vi-noaccent" if self.accentless else "vi")
 
 
+# A Vietnamese syllable, folded: optional initial consonant, a vowel nucleus, an optional final.
+_VI_SYLLABLE = re.compile(r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?"
+                          r"(uye|uyu|uoi|uou|ieu|yeu|oai|oay|uay|uya|oeo|[aeiouy]{1,2})"
+                          r"(ch|ng|nh|[cmnpt])?$")
+
+
+def _english_like(word: str) -> bool:
+    return word in _EN_WORDS or not _VI_SYLLABLE.match(word)
+
+
 def detect_language(text: str) -> tuple[str, bool]:
-    """('vi'|'en', accentless). Accentless Vietnamese is Vietnamese."""
+    """('vi'|'en', accentless). Accentless Vietnamese is Vietnamese: its words are Vietnamese syllables."""
     if has_diacritics(text):
         return "vi", False
-    words = re.findall(r"[a-zA-Z']+", text.lower())
+    words = [w for w in re.findall(r"[a-zA-Z']+", text.lower()) if w.isalpha()]
     if not words:
         return "vi", False
-    en = sum(1 for w in words if w in _EN_WORDS or len(w) > 7)
-    return ("en", False) if en / len(words) >= 0.3 else ("vi", True)
+    # Abbreviations (GPLĐ, TNDN, KCNC …) are not syllables but are Vietnamese.
+    words = [w for w in words if w not in ABBREVIATIONS]
+    if not words:
+        return "vi", True
+    en = sum(1 for w in words if _english_like(w))
+    return ("en", False) if en / len(words) >= 0.4 else ("vi", True)
 
 
 def expand_abbreviations(text: str) -> str:
@@ -213,6 +228,8 @@ def find_references(text: str, catalog: Catalog) -> tuple[list[DocRef], list[str
 
     for m in _FULL_NUMBER.finditer(fold(normalize(text))):
         add(f"{m.group(1)}/{m.group(2)}/{m.group(3).replace(' ', '')}")
+    for m in _SHORT_NUMBER.finditer(fold(normalize(text))):
+        add(f"{m.group(1)}/{m.group(2).replace(' ', '')}")  # "1168/QĐ-TTg", "119/NQ-CP" carry no year
     for m in _TYPED_NUMBER.finditer(f):
         typ = _DOC_TYPES[m.group(1)]
         num, year = m.group(2), m.group(3)

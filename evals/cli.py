@@ -70,14 +70,22 @@ def run_cmd(suites: List[str] = typer.Argument(..., help="suite files, suite nam
         raise typer.Exit(1)
 
 
-def _print_summary(results: dict) -> None:
+def _console():
+    import sys
+
     from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 200)  # logs and CI: do not squeeze tables to 80
+
+
+def _print_summary(results: dict) -> None:
     from rich.table import Table
 
     from .report import fmt
 
     cols = ["n", "acc@1", "recall@5", "mrr@10", "ndcg@10", "citation_precision", "citation_recall",
-            "citation_validity", "currency", "refusal_precision", "refusal_recall", "support", "latency_p50_ms",
+            "citation_validity", "currency", "refusal_precision", "refusal_recall", "refused_rate", "support",
+            "latency_p50_ms",
             "latency_p95_ms"]
     t = Table(title="evaluation by slice")
     t.add_column("slice")
@@ -86,7 +94,7 @@ def _print_summary(results: dict) -> None:
                      justify="right")
     for s, m in results["slices"].items():
         t.add_row(s, *[fmt(m.get(c), c) for c in cols])
-    con = Console()
+    con = _console()
     con.print(t)
     base = results.get("baselines") or {}
     if base:

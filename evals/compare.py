@@ -76,10 +76,12 @@ def _good(m: str, d: float) -> bool:
 
 
 def print_table(c: dict[str, Any], slices: list[str] | None = None) -> None:
+    import sys
+
     from rich.console import Console
     from rich.table import Table
 
-    con = Console()
+    con = Console(width=None if sys.stdout.isatty() else 200)
     shown = ["acc@1", "recall@5", "mrr@10", "citation_validity", "currency", "refusal_recall", "support",
              "latency_p50_ms"]
     t = Table(title=f"{c['a']['created']} → {c['b']['created']}")

@@ -9,8 +9,10 @@ PALETTE = ["#2563eb", "#f59e0b", "#10b981", "#8b5cf6", "#ef4444", "#64748b"]
 SLICE_COLS = [("n", "n"), ("acc@1", "Acc@1"), ("recall@5", "R@5"), ("recall@10", "R@10"), ("mrr@10", "MRR@10"),
               ("ndcg@10", "nDCG@10"), ("citation_precision", "Cit. P"), ("citation_recall", "Cit. R"),
               ("citation_validity", "Cit. valid"), ("currency", "Currency"), ("refusal_precision", "Refusal P"),
-              ("refusal_recall", "Refusal R"), ("support", "Support"), ("faithfulness", "Faithful"),
+              ("refusal_recall", "Refusal R"), ("refused_rate", "Refused"), ("support", "Support"),
+              ("faithfulness", "Faithful"),
               ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms")]
+NEUTRAL = {"refused_rate"}  # neither high nor low is good in itself: not shaded
 CARDS = [("acc@1", "Acc@1"), ("recall@5", "Recall@5"), ("mrr@10", "MRR@10"), ("ndcg@10", "nDCG@10"),
          ("citation_precision", "Citation precision"), ("citation_recall", "Citation recall"),
          ("citation_validity", "Citation validity"), ("currency", "Currency"),
@@ -23,12 +25,12 @@ margin:0;background:#f8fafc}main{max-width:1320px;margin:0 auto;padding:24px 28p
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:30px 0 10px;padding-bottom:4px;border-bottom:1px solid #e2e8f0}
 .meta{color:#64748b;font-size:13px}.cards{display:grid;grid-template-columns:repeat(7,1fr);gap:10px;margin-top:16px}
 .card{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:9px 12px}.card .v{font-size:20px;font-weight:600}
-.card .l{color:#64748b;font-size:12px}table{border-collapse:collapse;background:#fff;width:100%;font-size:13px}
-th,td{border:1px solid #e2e8f0;padding:4px 7px;text-align:right;white-space:nowrap}th{background:#f1f5f9;font-weight:600}
+.card .l{color:#64748b;font-size:12px}table{border-collapse:collapse;background:#fff;width:100%;font-size:12.5px}
+th,td{border:1px solid #e2e8f0;padding:4px 6px;text-align:right;white-space:nowrap}th{background:#f1f5f9;font-weight:600}
 td:first-child,th:first-child{text-align:left}.plots{display:flex;flex-wrap:wrap;gap:18px}
 .plot{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px}.plot h3{margin:0 0 6px;font-size:14px}
 .q{background:#fff;border:1px solid #e2e8f0;border-radius:8px;overflow:hidden}
-.qh,.q summary{display:grid;grid-template-columns:150px 70px 88px 64px 60px 58px 64px 1fr;gap:8px;padding:5px 10px;
+.qh,.q summary{display:grid;grid-template-columns:150px 92px 70px 50px 60px 60px 56px 1fr;gap:8px;padding:5px 10px;
 align-items:center}.qh{background:#f1f5f9;font-weight:600;font-size:13px}.q details{border-top:1px solid #eef2f7}
 .q summary{cursor:pointer;list-style:none;font-size:13px}.q summary::-webkit-details-marker{display:none}
 .q summary:hover{background:#f8fafc}.q details[open] summary{background:#eff6ff}.q .qt{overflow:hidden;
@@ -61,14 +63,14 @@ def fmt(v: Any, key: str = "") -> str:
 
 def _cell(v: Any, key: str) -> str:
     """A metric cell shaded from red (0) to green (1) so weak slices stand out at a glance."""
-    if isinstance(v, float) and not key.startswith("latency") and 0 <= v <= 1:
+    if isinstance(v, float) and key not in NEUTRAL and not key.startswith("latency") and 0 <= v <= 1:
         hue = int(120 * v)
         return f'<td style="background:hsl({hue},70%,93%)">{fmt(v, key)}</td>'
     return f"<td>{fmt(v, key)}</td>"
 
 
 # ---------------------------------------------------------------------------------------------- SVG
-def svg_hbars(categories: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], width: int = 620,
+def svg_hbars(categories: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], width: int = 600,
               bar: int = 9, label_w: int = 150) -> str:
     """Horizontal grouped bars on [0, 1]: one group per category, one bar per series."""
     gap, top, bottom = 10, 26, 22
@@ -77,10 +79,11 @@ def svg_hbars(categories: Sequence[str], series: Sequence[tuple[str, Sequence[fl
     plot_w = width - label_w - 40
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" font-size="11" '
              f'font-family="system-ui,sans-serif">']
-    for i, (name, _) in enumerate(series):  # legend
-        x = label_w + i * 110
+    x = label_w
+    for i, (name, _) in enumerate(series):  # legend, spaced by label length
         parts.append(f'<rect x="{x}" y="6" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>'
                      f'<text x="{x + 14}" y="15" fill="#334155">{esc(name)}</text>')
+        x += 30 + 6.5 * len(name)
     for t in (0, 0.25, 0.5, 0.75, 1.0):
         x = label_w + t * plot_w
         parts.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{h - bottom}" stroke="#e2e8f0"/>'
@@ -96,9 +99,10 @@ def svg_hbars(categories: Sequence[str], series: Sequence[tuple[str, Sequence[fl
                 continue
             w = max(0.0, min(1.0, v)) * plot_w
             parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar - 1}" '
-                         f'fill="{PALETTE[si % len(PALETTE)]}"><title>{esc(cat)} · {esc(name)}: {v:.3f}</title></rect>'
-                         f'<text x="{label_w + w + 3:.1f}" y="{y + bar - 1.5}" fill="#475569" font-size="9">'
-                         f'{v:.2f}</text>')
+                         f'fill="{PALETTE[si % len(PALETTE)]}"><title>{esc(cat)} · {esc(name)}: {v:.3f}</title></rect>')
+            if bar >= 9:  # value labels only where they do not overlap
+                parts.append(f'<text x="{label_w + w + 3:.1f}" y="{y + bar - 1.5}" fill="#475569" font-size="9">'
+                             f'{v:.2f}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -156,7 +160,7 @@ def _keys(items: list[dict]) -> str:
                      for g in items) or '<span class="muted">none</span>'
 
 
-def _question(r: dict) -> str:
+def _question(r: dict, open_: bool = False) -> str:
     reasons = r.get("reasons") or []
     a = r["answerable"]
     if r.get("error"):
@@ -187,14 +191,17 @@ def _question(r: dict) -> str:
         extra.append(f"follow-up of {esc(r['follow_up_of'])}; searched as: {esc(r.get('search_query', ''))}")
     if r.get("must_cite_current"):
         extra.append(f"must cite current: {esc(r['must_cite_current'])}")
-    body = (f'<div class="body"><div class="full"><h4>Question</h4>{esc(r["question"])}'
-            f'<div class="note">{esc(r["source"])} · as of {esc(r["as_of"])} · {"; ".join(extra)}</div></div>'
-            f'<div><h4>Gold</h4>{_keys(r["relevant"])}<h4>Why it failed</h4><ul class="why">{why}</ul>'
-            f'<h4>Cited</h4><ol>{cited or "<li class=muted>nothing</li>"}</ol>'
-            + (f"<h4>Peers (rank of first gold)</h4><ul>{peers}</ul>" if peers else "") +
-            f'</div><div><h4>Retrieved (gold in green)</h4><ol>{retrieved or "<li class=muted>nothing</li>"}</ol></div>'
-            f'<div class="full"><h4>Answer</h4><pre>{esc(r.get("answer", ""))}</pre></div></div>')
-    return f"<details>{summary}{body}</details>"
+    cited_html = f"<ol>{cited}</ol>" if cited else '<div class="muted">nothing</div>'
+    peers_html = f"<h4>Peers (rank of first gold)</h4><ul>{peers}</ul>" if peers else ""
+    retrieved_html = f"<ol>{retrieved}</ol>" if retrieved else '<div class="muted">nothing</div>'
+    note = " · ".join([esc(r["source"]), "as of " + esc(r["as_of"]), *extra])
+    body = "".join([
+        f'<div class="body"><div class="full"><h4>Question</h4>{esc(r["question"])}<div class="note">{note}</div></div>',
+        f'<div><h4>Gold</h4>{_keys(r["relevant"])}<h4>Why it failed</h4><ul class="why">{why}</ul>',
+        f"<h4>Cited</h4>{cited_html}{peers_html}</div>",
+        f"<div><h4>Retrieved (gold in green)</h4>{retrieved_html}</div>",
+        f'<div class="full"><h4>Answer</h4><pre>{esc(r.get("answer", ""))}</pre></div></div>'])
+    return f"<details{' open' if open_ else ''}>{summary}{body}</details>"
 
 
 def render_report(results: dict[str, Any]) -> str:
@@ -223,7 +230,9 @@ def render_report(results: dict[str, Any]) -> str:
     base_html = _baselines(results)
     warn = "".join(f"<li>{esc(w)}</li>" for w in results.get("warnings", []))
     failures = sum(1 for r in records if r.get("reasons"))
-    questions = "".join(_question(r) for r in records)
+    # The first failure is shown open, as an example of what a row holds.
+    first_fail = next((r["uid"] for r in records if r.get("reasons")), None)
+    questions = "".join(_question(r, r["uid"] == first_fail) for r in records)
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>htp-assistant evaluation — {esc(', '.join(meta['suites']))}</title><style>{CSS}</style></head><body><main>
 <h1>Answer-quality evaluation</h1>
@@ -258,13 +267,13 @@ def _baselines(results: dict[str, Any]) -> str:
         return ""
     systems = list(base)
     slices = [s for s in base.get("product", {})]
-    head = "".join(f'<th colspan="3">{esc(s)} <span class="muted">(n={base["product"][s]["n"]})</span></th>'
-                   for s in slices)
-    sub = "".join("<th>Acc@1</th><th>R@5</th><th>MRR</th>" for _ in slices)
+    # Rows are slices, column groups are systems: fits the page however many slices a run has.
+    head = "".join(f'<th colspan="3">{"<b>product</b> (answers)" if x == "product" else esc(x)}</th>' for x in systems)
+    sub = "".join("<th>Acc@1</th><th>R@5</th><th>MRR</th>" for _ in systems)
     rows = ""
-    for sys_ in systems:
-        cells = "".join(_cell(base[sys_].get(s, {}).get(k), k) for s in slices for k in ("acc@1", "recall@5", "mrr@10"))
-        rows += f"<tr><td>{'<b>product</b> (hybrid answers)' if sys_ == 'product' else esc(sys_)}</td>{cells}</tr>"
+    for s in slices:
+        cells = "".join(_cell(base[x].get(s, {}).get(k), k) for x in systems for k in ("acc@1", "recall@5", "mrr@10"))
+        rows += f'<tr><td>{esc(s)} <span class="muted">n={base["product"][s]["n"]}</span></td>{cells}</tr>'
     plot = svg_hbars(slices, [(sys_, [base[sys_].get(s, {}).get("recall@5") for s in slices]) for sys_ in systems],
                      width=900, bar=7)
     notes = "".join(f"<li>{esc(n)}</li>" for n in results["meta"].get("peer_notes", []))
@@ -272,5 +281,5 @@ def _baselines(results: dict[str, Any]) -> str:
 <p class="note">Same index nodes, same (contextualised) query, aggregated to articles the same way. bm25s-default: bm25s
 with its default tokenizer; bm25-underthesea: underthesea words only, no accent-folded features; dense-only /
 lexical-only: the product's retriever with one channel off.</p>{f'<ul class="note">{notes}</ul>' if notes else ''}
-<div style="overflow-x:auto"><table><tr><th rowspan="2">system</th>{head}</tr><tr>{sub}</tr>{rows}</table></div>
+<div style="overflow-x:auto"><table><tr><th rowspan="2">slice</th>{head}</tr><tr>{sub}</tr>{rows}</table></div>
 <div class="plot" style="margin-top:14px"><h3>Recall@5 per slice</h3>{plot}</div>"""

@@ -134,7 +134,8 @@ class Runner:
         if self.judge is not None and not ans.refused:
             m["faithfulness"] = self.judge(it.question, ans.answer, quotes)
         rank = M.first_relevant_rank(gold, retrieved) if gold else None
-        rec.update(latency_ms=round(latency, 1), refused=ans.refused, mode=ans.mode, rank=rank, metrics=m,
+        rec.update(latency_ms=round(latency, 1), timings_ms=ans.timings_ms, refused=ans.refused, mode=ans.mode,
+                   rank=rank, metrics=m,
                    answer=ans.answer, search_query=ans.search_query, detected_language=ans.language,
                    retrieved=[{"document": r.document, "article": r.article, "clause": r.clause,
                                "score": r.score, "in_force": r.in_force, "relevant": (r.document, r.article) in gold}
@@ -195,17 +196,21 @@ class Runner:
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                        TimeRemainingColumn)
 
+            con = Console(stderr=True)
             bar = Progress(TextColumn("[bold]eval[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                           TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
+                           TimeElapsedColumn(), TimeRemainingColumn(), console=con)
             bar.start()
             task = bar.add_task("", total=len(items))
         try:
-            for it in items:
+            for n, it in enumerate(items, 1):
                 if bar:
                     bar.update(task, description=it.uid)
                 records.append(self.evaluate(it, it.as_of or default_as_of, sessions.get(it.uid)))
                 if bar:
                     bar.advance(task)
+                    if not con.is_terminal and (n % 25 == 0 or n == len(items)):
+                        # rich draws nothing live without a terminal: CI logs get a line now and then.
+                        con.print(f"eval {n}/{len(items)} ({time.perf_counter() - t0:.0f} s)")
         finally:
             if bar:
                 bar.stop()

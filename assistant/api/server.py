@@ -7,7 +7,6 @@ widget shows "Đang xây dựng chỉ mục…"; the server switches to lexical 
 """
 from __future__ import annotations
 
-import logging
 import os
 
 import uvicorn
@@ -15,14 +14,12 @@ import uvicorn
 from ..config import Settings
 from .indexjob import IndexJob, settings_env
 
-log = logging.getLogger("htp.api")
-
 
 def run(settings: Settings, host: str = "127.0.0.1", port: int = 8000, build_in_background: bool = True,
         workers: int = 1) -> None:
     job = IndexJob(settings)
     if build_in_background:
-        started, pid = job.start()
+        _, pid = job.start()
         print(f"htp: index build running in the background (pid {pid}); log: {job.log_path}", flush=True)
     try:
         if workers > 1:

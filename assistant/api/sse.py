@@ -9,6 +9,9 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connecti
 
 def event(name: str | None, data: Any) -> bytes:
     """One event; `data` is JSON-encoded on a single line so a `data:` field never needs splitting."""
-    payload = data if isinstance(data, str) and "\n" not in data else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(data, str) and "\n" not in data:
+        payload = data  # a bare token such as OpenAI's [DONE]
+    else:
+        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     head = f"event: {name}\n" if name else ""
     return f"{head}data: {payload}\n\n".encode("utf-8")

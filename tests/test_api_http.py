@@ -1,0 +1,142 @@
+"""The API over real HTTP: `htp serve` (uvicorn) in a child process on loopback, driven by httpx and the
+official `openai` client; and the background index build of a server started on an empty data dir."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+
+from assistant.api.indexjob import settings_env
+
+Q = "Điều kiện thành lập khu công nghệ cao là gì?"
+TAX = "Doanh nghiệp công nghệ cao được ưu đãi thuế thu nhập doanh nghiệp như thế nào?"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve(settings, log: Path, build: bool = False, ready_timeout: float = 180.0,
+          wait_ready: bool = True, origins: tuple[str, ...] = ()) -> Iterator[str]:
+    """`python -m assistant.cli serve` with these settings (as HTP_* variables); yields the base URL.
+    CORS allows the server's own origin and `origins`."""
+    port = free_port()
+    env = settings_env(settings)
+    env["HTP_CORS_ORIGINS"] = json.dumps([f"http://127.0.0.1:{port}", *origins])
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port",
+                                 str(port), "--build" if build else "--no-build"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + ready_timeout
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+            try:
+                r = httpx.get(base + ("/readyz" if wait_ready else "/healthz"), timeout=5)
+                if r.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"server not ready after {ready_timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(small_settings, tmp_path_factory) -> Iterator[str]:
+    with serve(small_settings, tmp_path_factory.mktemp("http") / "server.log") as base:
+        yield base
+
+
+def read_sse(lines: Iterator[str]) -> Iterator[tuple[str, dict]]:
+    name, data = "message", []
+    for line in lines:
+        if line == "":
+            if data:
+                yield name, json.loads("\n".join(data))
+            name, data = "message", []
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].lstrip())
+
+
+def test_stream_over_http(server):
+    with httpx.stream("POST", server + "/api/chat/stream", json={"message": Q}, timeout=120) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        events = list(read_sse(r.iter_lines()))
+    names = [n for n, _ in events]
+    assert names[0] == "meta" and names[-1] == "done" and names.count("citation") >= 1
+    done = events[-1][1]
+    assert "".join(d["text"] for n, d in events if n == "delta") == done["answer"]
+    # The session continues over HTTP too.
+    sid = events[0][1]["session_id"]
+    r = httpx.post(server + "/api/chat", json={"message": "hồ sơ gồm những gì?", "session_id": sid},
+                   timeout=120)
+    assert r.status_code == 200 and r.json()["session_id"] == sid and r.json()["follow_up"] is True
+
+
+def test_openai_client_non_streamed(server):
+    from openai import OpenAI
+
+    client = OpenAI(base_url=server + "/v1", api_key="x", timeout=120, max_retries=0)
+    resp = client.chat.completions.create(model="htp-assistant", messages=[{"role": "user", "content": Q}])
+    assert resp.object == "chat.completion"
+    assert resp.choices[0].message.content.startswith("Theo ")
+    cits = resp.model_extra["citations"]
+    assert cits and cits[0]["provision_id"] and "in_force" in cits[0]
+    assert [m.id for m in client.models.list().data] == ["htp-assistant"]
+
+
+def test_openai_client_streamed(server):
+    from openai import OpenAI
+
+    client = OpenAI(base_url=server + "/v1", api_key="x", timeout=120, max_retries=0)
+    stream = client.chat.completions.create(model="htp-assistant", stream=True, messages=[
+        {"role": "user", "content": TAX}])
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert text and chunks[-1].choices[0].finish_reason == "stop"
+    assert chunks[-1].model_extra["citations"]
+
+
+def test_serve_builds_the_index_in_the_background(tmp_path):
+    """Started on an empty data dir: up at once, /readyz 503 naming the build, then ready (lexical here:
+    embeddings are off to keep the test short)."""
+    from conftest import make_settings
+
+    s = make_settings(tmp_path / "data", documents=["219/2025/NĐ-CP"], embed_backend="none")
+    with serve(s, tmp_path / "server.log", build=True, wait_ready=False) as base:
+        first = httpx.get(base + "/readyz", timeout=10)
+        if first.status_code == 503:  # the build may already be done on a fast machine
+            assert "htp index" in first.json()["detail"] or first.json()["building"]
+        deadline = time.monotonic() + 240
+        while (r := httpx.get(base + "/readyz", timeout=10)).status_code != 200:
+            assert time.monotonic() < deadline, (tmp_path / "data" / "index-build.log").read_text(errors="replace")
+            time.sleep(1)
+        assert r.json()["mode"] == "lexical" and r.json()["documents"] == 1
+        q = "Điều kiện cấp giấy phép lao động cho người nước ngoài"
+        ans = httpx.post(base + "/api/chat", json={"message": q}, timeout=120)
+        assert ans.status_code == 200 and ans.json()["mode"] == "lexical"
+    assert os.path.exists(tmp_path / "data" / "index-build.log")

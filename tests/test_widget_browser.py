@@ -1,0 +1,228 @@
+"""The widget and the staff page in a real browser (Debian's Chromium via Playwright) against `htp serve`.
+
+Also writes the screenshots docs/widget.png and docs/staff.png.
+"""
+from __future__ import annotations
+
+import importlib.util
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+Q = "Điều kiện thành lập khu công nghệ cao là gì?"
+PROCEDURAL = "Hồ sơ đề nghị cấp Giấy chứng nhận doanh nghiệp công nghệ cao gồm những gì?"
+XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason=f"{CHROMIUM} not installed (apt-get install -y chromium)")
+
+# Counts text nodes appended to the conversation while it is on screen: only streamed deltas do that
+# (everything else is built off-document and attached whole).
+COUNT_DELTAS = """() => {
+  window.__deltas = 0;
+  const log = document.getElementById('htp-assistant-root').shadowRoot.querySelector('.htp-log');
+  new MutationObserver(ms => ms.forEach(m => m.addedNodes.forEach(n => { if (n.nodeType === 3) window.__deltas++; })))
+    .observe(log, {childList: true, subtree: true});
+}"""
+ROOT = "document.getElementById('htp-assistant-root').shadowRoot"
+ACTIVE_CLASS = f"() => {ROOT}.activeElement?.className || ''"
+
+
+@pytest.fixture(scope="module")
+def partner():
+    """A third-party site on its own loopback origin that embeds the widget with the one tag."""
+    from test_api_http import free_port
+
+    state = {"api": ""}
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Partner</title></head>'
+                    f'<body><h1>Partner site</h1><script src="{state["api"]}/widget.js" data-title="Legal help" '
+                    f'data-lang="en"></script></body></html>').encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Page)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    state["origin"] = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield state
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server(small_settings, tmp_path_factory, partner):
+    from test_api_http import serve
+
+    with serve(small_settings, tmp_path_factory.mktemp("browser") / "server.log", origins=(partner["origin"],)) as base:
+        partner["api"] = base
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def new_page(browser, problems: list[str], **kw):
+    page = browser.new_page(viewport=kw.pop("viewport", {"width": 1280, "height": 860}), **kw)
+    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
+    return page
+
+
+def wait_answer(page, n: int) -> None:
+    """Until the n-th assistant message (1-based) is complete."""
+    page.wait_for_function(
+        """n => { const m = document.getElementById('htp-assistant-root').shadowRoot.querySelectorAll('.htp-bot');
+                  return m.length >= n && !m[n - 1].hasAttribute('aria-busy'); }""",
+        arg=n, timeout=90_000)
+
+
+def test_widget_chat_citations_keyboard_and_screenshots(server, browser):
+    from playwright.sync_api import expect
+
+    problems: list[str] = []
+    page = new_page(browser, problems)
+    page.goto(server + "/")
+    launcher = page.locator(".htp-launcher")
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    launcher.focus()
+    page.keyboard.press("Enter")  # keyboard opens it; focus goes to the question box
+    expect(page.locator(".htp-panel")).to_be_visible()
+    assert page.evaluate(ACTIVE_CLASS) == "htp-input"
+    expect(page.locator(".htp-suggestion")).to_have_count(4)
+
+    page.evaluate(COUNT_DELTAS)
+    page.keyboard.type(Q)
+    page.keyboard.press("Enter")
+    wait_answer(page, 1)
+    assert page.evaluate("window.__deltas") >= 2, "answer text was not streamed in pieces"
+    expect(page.locator(".htp-bot .htp-lead").first).to_contain_text("Điều")
+    chips = page.locator(".htp-bot .htp-chip")
+    assert chips.count() >= 1
+    expect(chips.first.locator(".htp-chip-status")).to_have_text("Còn hiệu lực")
+    expect(page.locator(".htp-mode")).to_have_text("Tìm kiếm kết hợp")
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / "widget.png"))
+
+    # A chip opens the provision in a side sheet; Escape closes it and gives focus back to the chip.
+    chips.first.click()
+    sheet = page.locator(".htp-sheet")
+    expect(sheet).to_be_visible()
+    expect(sheet.locator(".htp-article")).to_contain_text("khu công nghệ cao", timeout=20_000)
+    expect(sheet.locator(".htp-badge")).to_contain_text("hiệu lực")
+    assert sheet.locator(".htp-hl").count() == 1
+    page.keyboard.press("Escape")
+    expect(sheet).to_be_hidden()
+    assert "htp-chip" in page.evaluate(ACTIVE_CLASS)
+
+    page.locator(".htp-fb").first.click()
+    expect(page.locator(".htp-fb-status").first).to_have_text("Cảm ơn phản hồi của bạn!")
+
+    # Hostile text is shown literally and never runs.
+    page.locator(".htp-input").fill(XSS)
+    page.locator(".htp-send").click()
+    wait_answer(page, 2)
+    assert page.evaluate("window.__xss") is None
+    expect(page.locator(".htp-user .htp-bubble").last).to_have_text(XSS)
+    assert page.evaluate(f"{ROOT}.querySelectorAll('img,script').length") == 0
+
+    # Language switch: UI strings and suggestions follow.
+    page.get_by_role("button", name="English").click()
+    expect(page.locator(".htp-input")).to_have_attribute("placeholder", "Type your question…")
+    page.locator(".htp-head .htp-icon-btn").first.click()  # new conversation
+    expect(page.locator(".htp-suggestion").first).to_have_text(
+        "What are the conditions for establishing a high-tech park?")
+
+    page.keyboard.press("Escape")
+    expect(page.locator(".htp-panel")).to_be_hidden()
+    assert "htp-launcher" in page.evaluate(ACTIVE_CLASS)
+    assert not problems, problems
+
+
+def test_staff_page_shows_conversation_and_provisions(server, browser):
+    from playwright.sync_api import expect
+
+    problems: list[str] = []
+    page = new_page(browser, problems)
+    page.goto(server + "/")
+    page.locator(".htp-launcher").click()
+    page.locator(".htp-input").fill(PROCEDURAL)
+    page.keyboard.press("Enter")
+    wait_answer(page, 1)
+    card = page.locator(".htp-proc")  # a procedural question gets a procedure card with chips
+    expect(card).to_be_visible()
+    assert card.locator("dt").count() >= 1 and card.locator(".htp-mini-chip").count() >= 1
+    sid = page.evaluate("Object.entries(localStorage).find(([k]) => k.endsWith(':session'))[1]")
+    page.close()
+
+    staff = new_page(browser, problems, viewport={"width": 1440, "height": 900})
+    staff.goto(f"{server}/staff?session={sid}")
+    expect(staff.locator(".turn .q")).to_contain_text("Hồ sơ đề nghị cấp Giấy chứng nhận")
+    expect(staff.locator(".prov .article").first).to_be_visible(timeout=20_000)
+    assert staff.locator(".prov").count() == staff.locator(".turn .chip").count() >= 1
+    assert staff.locator(".prov .hl").count() >= 1
+    expect(staff.locator("#session-id")).to_have_value(sid)
+    staff.wait_for_timeout(300)
+    staff.screenshot(path=str(DOCS / "staff.png"))
+    if importlib.util.find_spec("assistant.drafts.router") is not None:  # written separately; optional
+        staff.locator("#org").fill("Công ty TNHH ABC")
+        with staff.expect_download(timeout=90_000) as dl:
+            staff.get_by_role("button", name="Soạn công văn").click()
+        assert dl.value.suggested_filename.endswith(".docx")
+        expect(staff.locator("#status")).to_contain_text("Đã tải xuống")
+    assert not problems, problems
+
+
+def test_building_notice_then_ready(server, browser):
+    from playwright.sync_api import expect
+
+    problems: list[str] = []
+    page = new_page(browser, problems)
+    page.route("**/readyz", lambda route: route.fulfill(
+        status=503, content_type="application/json",
+        body='{"ready": false, "building": true, "detail": "no index yet: build it with `htp index`"}'))
+    page.goto(server + "/")
+    page.locator(".htp-launcher").click()
+    notice = page.locator(".htp-notice")
+    expect(notice).to_have_text("Đang xây dựng chỉ mục… Trợ lý sẽ sẵn sàng trong giây lát.")
+    expect(page.locator(".htp-mode")).to_be_hidden()
+    page.unroute("**/readyz")
+    expect(notice).to_be_hidden(timeout=10_000)  # the widget polls /readyz while building
+    expect(page.locator(".htp-mode")).to_have_text("Tìm kiếm kết hợp")
+    assert not [p for p in problems if "503" not in p], problems
+
+
+def test_embedding_on_another_origin(server, partner, browser):
+    """The one-tag embed on a third-party page: API base from the script's src, CORS from the allowlist."""
+    from playwright.sync_api import expect
+
+    problems: list[str] = []
+    page = new_page(browser, problems)
+    page.goto(partner["origin"] + "/")
+    page.locator(".htp-launcher").click()
+    expect(page.locator(".htp-title")).to_have_text("Legal help")
+    expect(page.locator(".htp-input")).to_have_attribute("placeholder", "Type your question…")
+    page.locator(".htp-input").fill(Q)
+    page.keyboard.press("Enter")
+    wait_answer(page, 1)
+    assert page.locator(".htp-bot .htp-chip").count() >= 1
+    assert not problems, problems
