@@ -278,14 +278,15 @@ class HybridRetriever:
                 a.score += 0.05 * a.clauses[1].score
         return sorted(by.values(), key=lambda a: -a.score)
 
-    def _idf(self, gen: LoadedGeneration) -> tuple[dict[str, float], float]:
-        """IDF of folded syllables over the nodes, computed once per generation."""
-        key = ("idf", gen.manifest.generation)
+    def _idf(self, gen: LoadedGeneration, accented: bool) -> tuple[dict[str, float], float]:
+        """IDF of syllables over the nodes (accented or folded), computed once per generation."""
+        key = ("idf-acc" if accented else "idf", gen.manifest.generation)
         got = self._meta_cache.get(key)
         if got is None:
+            norm = (lambda s: s.lower()) if accented else (lambda s: fold(s).lower())
             df: dict[str, int] = {}
             for node in gen.nodes.values():
-                for w in set(re.findall(r"\w+", fold(node.text).lower())):
+                for w in set(re.findall(r"\w+", norm(node.text))):
                     df[w] = df.get(w, 0) + 1
             n = len(gen.nodes)
             idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
@@ -301,9 +302,9 @@ class HybridRetriever:
         words = {w for w in re.findall(r"\w+", key(q.expanded)) if len(w) > 1 and fold(w) not in STOP}
         if not words:
             return 0.0
-        idf, unseen = self._idf(gen)
+        idf, unseen = self._idf(gen, accented=has_diacritics(q.text))
         text = " ".join(key(gen.nodes[h.node_id].text) for h in top.clauses[:3])
         toks = set(re.findall(r"\w+", text))
-        weights = {w: idf.get(fold(w), unseen) for w in words}
+        weights = {w: idf.get(w, unseen) for w in words}
         total = sum(weights.values())
         return sum(v for w, v in weights.items() if w in toks) / total if total else 0.0

@@ -23,7 +23,7 @@
   var T = {
     vi: {
       launcher: "Hỏi đáp pháp lý", open: "Mở trợ lý pháp lý", close: "Đóng", title: script.dataset.title || "Trợ lý pháp lý khu công nghệ cao",
-      subtitle: "Trả lời từ văn bản pháp luật, trích dẫn Điều, Khoản", placeholder: "Nhập câu hỏi của bạn…",
+      subtitle: "Trả lời có trích dẫn Điều, Khoản và hiệu lực", placeholder: "Nhập câu hỏi của bạn…",
       send: "Gửi câu hỏi", hint: "Enter để gửi · Shift+Enter xuống dòng", newChat: "Cuộc trò chuyện mới",
       welcome: "Xin chào! Tôi trả lời câu hỏi về pháp luật khu công nghệ cao dựa trên văn bản pháp luật hiện hành, kèm trích dẫn Điều, Khoản và tình trạng hiệu lực.",
       suggested: "Câu hỏi gợi ý", basis: "Căn cứ pháp lý", notes: "Lưu ý", fullText: "Xem toàn văn câu trả lời",
