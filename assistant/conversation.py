@@ -52,10 +52,29 @@ class Contextualized:
     context_documents: list[str]
 
 
-def contextualize(question: str, history: list[Turn]) -> Contextualized:
-    """Rewrite an elliptical question with the previous turn's topic; a standalone one passes through."""
+def previous_topic(question: str, prev: Turn) -> str:
+    """The previous turn's words, minus the slot the new question replaces: in "còn thuế nhập khẩu thì sao?"
+    after "… miễn thuế TNDN …", the word after the shared head "thuế" (TNDN) is what changed."""
+    cur = set(content_words(question))
+    prev_words = re.findall(r"\S+", prev.search_query)
+    out, skip = [], 0
+    for w in prev_words:
+        key = fold(normalize(w)).lower().strip("?,.!:;()")
+        if skip and key not in cur:
+            skip -= 1
+            continue
+        skip = 0
+        out.append(w)
+        if key in cur and key not in STOP:
+            skip = 1
+    return " ".join(out)
+
+
+def contextualize(question: str, history: list[Turn], force: bool = False) -> Contextualized:
+    """Rewrite an elliptical question with the previous turn's topic; a standalone one passes through.
+    `force`: the caller found the question too weak on its own (see Assistant.answer)."""
     prev = next((t for t in reversed(history) if not t.refused), None)
-    if prev is None or not is_elliptical(question):
+    if prev is None or not (force or is_elliptical(question)):
         return Contextualized(question, False, [])
     # The current words come first and twice: they say what changed; the previous topic says about what.
-    return Contextualized(f"{question} {question} ({prev.search_query})", True, prev.documents)
+    return Contextualized(f"{question} {question} ({previous_topic(question, prev)})", True, prev.documents)

@@ -19,7 +19,7 @@ from corpus.models import parse_provision_id
 
 from .compose import (choose, compose_text, missing_notes, refusal_text, to_citation, validity_notes)
 from .config import Settings, get_settings
-from .conversation import Turn, contextualize
+from .conversation import Turn, content_words, contextualize
 from .models import Answer, QuestionError, RetrievedItem
 from .procedure import extract_card, is_procedural
 from .query import ParsedQuery, parse_query
@@ -40,6 +40,10 @@ def clean_question(question: object, max_chars: int) -> str:
         raise QuestionError(f"the question is too long ({len(q)} characters; at most {max_chars}): "
                             f"please shorten it (câu hỏi quá dài)")
     return q
+
+
+FOLLOW_UP_MAX_WORDS = 10
+FOLLOW_UP_CONFIDENCE = 0.6
 
 
 class Assistant:
@@ -85,22 +89,33 @@ class Assistant:
 
     # ------------------------------------------------------------------------------------------ answer
     def answer(self, question: str, session_id: str | None = None, as_of: dt.date | None = None,
-               language: str | None = None, k: int = 10, record: bool = True) -> Answer:
+               language: str | None = None, k: int = 10, record: bool = True,
+               history: list[Turn] | None = None) -> Answer:
+        """`history` (stateless callers such as the OpenAI-compatible endpoint) replaces the session's turns."""
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         q = clean_question(question, self.settings.max_message_chars)
         as_of = as_of or self.settings.today()
 
-        history: list[Turn] = []
-        if session_id:
-            session_id = self.sessions.ensure(session_id)
-            history = self.sessions.history(session_id)
+        if history is None:
+            history = []
+            if session_id:
+                session_id = self.sessions.ensure(session_id)
+                history = self.sessions.history(session_id)
         ctx = contextualize(q, history)
 
         t = time.perf_counter()
-        pq = parse_query(ctx.query, self.catalog)
         own = parse_query(q, self.catalog)
+        pq = parse_query(ctx.query, self.catalog) if ctx.follow_up else own
         timings["normalise"] = (time.perf_counter() - t) * 1000
+        if history and not ctx.follow_up and not own.refs and len(content_words(q)) <= FOLLOW_UP_MAX_WORDS:
+            # A short question without cues may still lean on the conversation ("BQL trả kết quả trong bao
+            # lâu?"): if it is weak evidence on its own, read it with the previous topic.
+            alone = self.retriever.search(own, as_of, k)
+            if self.confidence(alone, own) < FOLLOW_UP_CONFIDENCE:
+                forced = contextualize(q, history, force=True)
+                if forced.follow_up:
+                    ctx, pq = forced, parse_query(forced.query, self.catalog)
         lang = language if language in ("vi", "en") else own.language
         if ctx.follow_up and own.language != "en" and history:
             lang = language if language in ("vi", "en") else ("en" if history[-1].language == "en" and
@@ -148,7 +163,7 @@ class Assistant:
 
     def stream(self, question: str, session_id: str | None = None, as_of: dt.date | None = None,
                language: str | None = None) -> Iterator[tuple[str, object]]:
-        """Events of one answer: ('answer', Answer) first for metadata, then ('delta', text) chunks,
+        """Events of one answer: ('meta', Answer) first for metadata, then ('delta', text) chunks,
         ('citation', Citation) per cited provision and ('done', Answer)."""
         ans = self.answer(question, session_id=session_id, as_of=as_of, language=language)
         yield "meta", ans

@@ -31,6 +31,15 @@ PROCEDURAL_Q = re.compile(
     r"procedure|documents|dossier|how long|apply|application|where|which authority|who issues|time limit", re.I)
 
 
+def _whole(text: str, m: re.Match, group: int = 0) -> str:
+    """The match, without a word cut in half at its end (the patterns stop after a fixed length)."""
+    value = m.group(group)
+    end = m.end(group)
+    if end < len(text) and text[end].isalnum() and " " in value:
+        value = value.rsplit(" ", 1)[0]
+    return value
+
+
 def _short(s: str, n: int = 160) -> str:
     s = " ".join(s.split()).strip(" ,;:")
     return s if len(s) <= n else s[: n - 1].rsplit(" ", 1)[0] + "…"
@@ -66,13 +75,13 @@ def extract_card(articles: list[tuple[str, Article, str]]) -> ProcedureCard:
     for doc_number, art, label in articles:
         for pid, text in _units(doc_number, art):
             for m in _TIME.finditer(text):
-                add(card.time_limit, m.group(0), pid, label)
+                add(card.time_limit, _whole(text, m), pid, label)
             for m in _AUTHORITY.finditer(text):
-                add(card.authority, m.group(1), pid, label)
+                add(card.authority, _whole(text, m, 1), pid, label)
             for m in _AUTHORITY2.finditer(text):
-                add(card.authority, m.group(1), pid, label)
+                add(card.authority, _whole(text, m, 1), pid, label)
             for m in _RESULT.finditer(text):
-                add(card.result, m.group(1), pid, label)
+                add(card.result, _whole(text, m, 1), pid, label)
         # Documents required: the points of a clause introduced by "hồ sơ … gồm".
         for c in art.clauses:
             if _DOSSIER.search(c.text) and c.points:

@@ -7,7 +7,6 @@ Citations travel as an extra top-level `citations` field (SDKs expose unknown fi
 """
 from __future__ import annotations
 
-import copy
 import time
 import uuid
 from typing import Any, AsyncIterator
@@ -28,25 +27,6 @@ MODEL_ID = "htp-assistant"
 CHUNK = 48
 
 
-class _EphemeralSessions:
-    """The subset of SessionStore that Assistant.answer uses, over a fixed in-memory history."""
-
-    def __init__(self, turns: list[Turn]):
-        self.turns = turns
-
-    def ensure(self, sid: str | None) -> str:
-        return sid or "ephemeral"
-
-    def exists(self, sid: str) -> bool:
-        return True
-
-    def history(self, sid: str) -> list[Turn]:
-        return list(self.turns)
-
-    def add_turn(self, *args: object) -> None:
-        pass
-
-
 def _history(a: Assistant, questions: list[str]) -> list[Turn]:
     """Rebuild the turns the engine would have recorded for these earlier questions (search query and
     language are what follow-up understanding uses; the cited documents are not known and not needed)."""
@@ -62,11 +42,8 @@ def _history(a: Assistant, questions: list[str]) -> list[Turn]:
 
 
 def answer_messages(a: Assistant, history: list[str], question: str, as_of=None, language=None) -> Answer:
-    view = copy.copy(a)  # shares index, corpus and caches; only the session store differs
-    view._sessions = _EphemeralSessions(_history(a, history))  # type: ignore[assignment]
-    ans = view.answer(question, session_id="ephemeral" if history else None, as_of=as_of, language=language)
-    ans.session_id = None
-    return ans
+    # Stateless: the earlier messages are the history; nothing is recorded.
+    return a.answer(question, as_of=as_of, language=language, record=False, history=_history(a, history))
 
 
 def _usage(req: OAIChatRequest, ans: Answer) -> dict[str, int]:
