@@ -329,6 +329,12 @@ def _register_optional() -> None:
         app.add_typer(bench_app, name="bench")
     except ImportError:  # pragma: no cover
         pass
+    try:
+        from evals.load import load_app
+
+        app.add_typer(load_app, name="load")
+    except ImportError:  # pragma: no cover
+        pass
 
 
 _register_optional()

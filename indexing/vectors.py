@@ -67,4 +67,13 @@ def collection_name(model_id: str, fingerprint: str) -> str:
 def get_collection(client, name: str, create: bool = False):
     if create:
         return client.get_or_create_collection(name, metadata={"hnsw:space": "cosine"}, embedding_function=None)
-    return client.get_collection(name, embedding_function=None)
+    from chromadb.errors import NotFoundError
+
+    try:
+        return client.get_collection(name, embedding_function=None)
+    except NotFoundError as e:
+        # Reliability fix: a removed or replaced Chroma folder (or a Chroma server that lost its data) used to
+        # surface as a bare chromadb NotFoundError (HTTP 500, a traceback in `htp ask`). It is index damage: say
+        # so with the fix. A plain `htp index` would find the generation up to date; --rebuild recreates it.
+        raise IndexCorrupt(f"the Chroma collection {name} of the current index generation does not exist (was the "
+                           f"Chroma folder removed or replaced?): rebuild it with `htp index --rebuild`") from e

@@ -142,11 +142,13 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     async def _question_error(request: Request, e: QuestionError) -> JSONResponse:
         return JSONResponse({"detail": str(e)}, status_code=422)
 
-    from indexing.store import IndexError_
+    from indexing.store import IndexError_, IndexMissing
 
     @app.exception_handler(IndexError_)
     async def _index_error(request: Request, e: IndexError_) -> JSONResponse:
-        return JSONResponse({"detail": f"{e} (Đang xây dựng chỉ mục…)"}, status_code=503,
+        # "Building" only when it is true: a damaged index is not being rebuilt, its message names the fix.
+        building = isinstance(e, IndexMissing) or request.app.state.index_job.running()
+        return JSONResponse({"detail": f"{e} (Đang xây dựng chỉ mục…)" if building else str(e)}, status_code=503,
                             headers={"Retry-After": "10"})
 
     app.include_router(_api_router())
@@ -167,8 +169,12 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 def _warm(a: Assistant) -> None:
     try:
         a.warm_up()
+        if a.handle.mode == "hybrid":
+            a.handle.collection()  # open the vector store too: a damaged Chroma folder is reported at start-up
     except Exception as e:  # noqa: BLE001 — reported by /readyz, not fatal
-        log.info("warm-up skipped: %s", e)
+        # Reliability fix: was log.info, which nothing prints under uvicorn, so `htp serve` started silently on
+        # a damaged index. A warning reaches stderr (logging's last-resort handler) and names the fix.
+        log.warning("htp: the index is not usable yet: %s", e)
 
 
 # ---------------------------------------------------------------------------------------------- chat & data
@@ -274,11 +280,15 @@ def _api_router() -> APIRouter:
         try:
             gen = await run_in_threadpool(a.handle.generation)
             mode = a.handle.mode
+            if mode == "hybrid":
+                # Reliability fix: readiness used to ignore the vector store, so a removed or damaged Chroma
+                # folder answered 200 here and 503/500 on every question. Opening it is cached after the first call.
+                await run_in_threadpool(a.handle.collection)
         except (IndexError_, OSError, ValueError) as e:
             building = request.app.state.index_job.running()
             hint = ("An index build is running in the background (Đang xây dựng chỉ mục…)." if building
-                    else "Build it with `htp index`.")
-            msg = f"not ready: {e}. {hint}"
+                    else "" if "htp index" in str(e) else "Build it with `htp index`.")
+            msg = f"not ready: {e}. {hint}".strip()
             return JSONResponse({"ready": False, "building": building, "detail": msg}, status_code=503,
                                 headers={"Retry-After": "5"})
         m = gen.manifest
