@@ -92,8 +92,9 @@ def choose(corpus: Corpus, catalog: Catalog, articles: list[ArticleHit], q: Pars
             intro = "\n".join(art.intro)
             quote = f"{intro}\n{point}) {ptext}".strip() if point else art.body_text()
         out.append(Chosen(meta, art, clause, point, trim(quote), a.score, a.in_force))
-    # Current provisions first: a repealed one is shown after, with its status.
-    out.sort(key=lambda c: (not c.in_force, -c.score))
+    # Current provisions first: a repealed one is shown after, with its status; an unverified OCR copy is
+    # never the lead when a clean text is cited too.
+    out.sort(key=lambda c: (not c.in_force, c.meta.low_confidence, -c.score))
     return out
 
 
@@ -106,7 +107,7 @@ def to_citation(c: Chosen, catalog: Catalog, as_of: dt.date, lang: str, index: i
         document=c.meta.number, title=c.meta.title, article=c.article.number, clause=clause, point=c.point,
         quote=c.quote, in_force=v.in_force, status_note=v.note(lang),
         provision_id=provision_id(c.meta.number, c.article.number, clause, c.point),
-        citation=full_citation(c.meta, c.article.number, clause, c.point, lang="vi"),
+        citation=full_citation(c.meta, c.article.number, clause, c.point, lang=lang),
         short=short_citation(c.meta, c.article.number, clause, c.point),
         low_confidence=c.meta.low_confidence, index=index)
 

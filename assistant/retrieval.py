@@ -142,6 +142,7 @@ class HybridRetriever:
         self.catalog = catalog
         self.weight_vi, self.weight_en, self.weight_noaccent = weight_vi, weight_en, weight_noaccent
         self.candidates = candidates
+        self.out_of_force_factor = 0.7
         self._meta_cache: dict[str, tuple] = {}
 
     def lexical_weight(self, q: ParsedQuery) -> float:
@@ -220,7 +221,7 @@ class HybridRetriever:
             ok = self._in_force(doc, art, as_of)
             if not ok and doc not in explicit_docs:
                 # Out of force on as_of: never ranked above a current provision of similar relevance.
-                score *= 0.7
+                score *= self.out_of_force_factor
             meta = self.catalog.by_number(doc)
             if meta is not None and meta.low_confidence and doc not in explicit_docs:
                 score *= 0.85  # OCR copies never outrank a clean text of similar relevance

@@ -141,7 +141,8 @@ def _build(opts: BuildOptions, layout: IndexLayout, progress: Progress,
             prev = layout.read_manifest(current)
         except Exception:
             prev = None
-    if prev and prev.fingerprint == fp and (prev.dense_ready or not dense) and (prev.model_id == mid or not dense):
+    if prev and prev.fingerprint == fp and (prev.dense_ready or not dense) and (prev.model_id == mid or not dense) \
+            and (not dense or _local_collection_ok(layout, opts, prev)):
         return BuildResult(current, True, prev.documents, prev.node_count, 0, 0, prev.dense_ready, t, issues)
 
     _clean_leftovers(layout, keep={current} if current else set())
@@ -196,6 +197,21 @@ def _build(opts: BuildOptions, layout: IndexLayout, progress: Progress,
     layout.write_manifest(manifest)
     return BuildResult(gid, False, len(corpus.documents), len(nodes), embedded, seg.misses,
                        manifest.dense_ready, t, issues, changed)
+
+
+def _local_collection_ok(layout: IndexLayout, opts: BuildOptions, prev: Manifest) -> bool:
+    """Reliability fix: a generation whose local Chroma collection is gone (folder removed or replaced) is not up
+    to date. It used to be reported so, and `htp serve`'s background build never repaired it; now the build
+    makes a new generation (vectors from the embedding cache). A damaged folder still fails the build, naming
+    `htp index --rebuild`. A Chroma server (HTP_CHROMA_URL) is left alone: it is not ours to probe here."""
+    if opts.chroma_url or not prev.collection:
+        return True
+    if not (layout.chroma / "chroma.sqlite3").exists():
+        return False
+    try:
+        return get_collection(chroma_client(layout.chroma, None), prev.collection).count() == prev.node_count
+    except Exception:
+        return False
 
 
 def _norm(text: str) -> str:

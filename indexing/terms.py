@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 import threading
 from pathlib import Path
 
@@ -26,11 +27,30 @@ _PUNCT = re.compile(r"^[\W_]+$")
 _lock = threading.Lock()
 
 
-def _segment(text: str) -> list[str]:
-    from underthesea import word_tokenize  # imported lazily: loading its model costs ~0.3 s
+_word_tokenize = None
 
+
+def _load_word_tokenize():
+    """underthesea's package init also imports its optional translation pipeline, which pulls in transformers
+    and torch (seconds and ~300 MB) that word segmentation never uses: make those optional imports fail."""
+    blocked = [m for m in ("transformers", "torch") if m not in sys.modules]
+    for m in blocked:
+        sys.modules[m] = None  # type: ignore[assignment]  # "import torch" now raises ImportError
+    try:
+        from underthesea import word_tokenize
+    finally:
+        for m in blocked:
+            if sys.modules.get(m) is None:
+                del sys.modules[m]
+    return word_tokenize
+
+
+def _segment(text: str) -> list[str]:
+    global _word_tokenize
     with _lock:  # underthesea's tagger is not documented as thread-safe
-        return word_tokenize(text)
+        if _word_tokenize is None:
+            _word_tokenize = _load_word_tokenize()
+        return _word_tokenize(text)
 
 
 def compounds(text: str) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import logging
 import secrets
 import threading
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -115,7 +118,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         threading.Thread(target=_warm, args=(app.state.assistant,), daemon=True, name="htp-warmup").start()
         yield
 
-    app = FastAPI(title="htp-assistant API", version="0.1.0", lifespan=lifespan,
+    # max_body_size (reliability fix): the Content-Length check in `guard` alone let a chunked body of any size
+    # through (no Content-Length header); FastAPI's limit counts the bytes as they arrive and answers 413.
+    app = FastAPI(title="htp-assistant API", version="0.1.0", lifespan=lifespan, max_body_size=MAX_BODY_BYTES,
                   description="Grounded answers on Vietnam's high-tech park law, citing Điều/Khoản with validity "
                               "status. Chat (JSON, SSE, OpenAI-compatible), documents, provisions, feedback.")
     app.state.settings = settings
@@ -141,6 +146,22 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     @app.exception_handler(QuestionError)
     async def _question_error(request: Request, e: QuestionError) -> JSONResponse:
         return JSONResponse({"detail": str(e)}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, e: RequestValidationError) -> Response:
+        # Reliability fix: FastAPI's default handler echoes every invalid input as UTF-8; a string holding a lone
+        # surrogate (valid JSON: "\ud800") cannot be encoded, which made a 422 a 500. Echo at most 200 characters
+        # of each input (no 100k-character reflections either), as ASCII-escaped JSON.
+        errors = jsonable_encoder(e.errors())
+        for err in errors:
+            if isinstance(err, dict) and "input" in err:
+                v = err["input"]
+                if isinstance(v, str):
+                    err["input"] = v[:200]
+                elif len(json.dumps(v, ensure_ascii=True, default=str)) > 200:
+                    err["input"] = "…"
+        return Response(json.dumps({"detail": errors}, ensure_ascii=True, default=str), status_code=422,
+                        media_type="application/json")
 
     from indexing.store import IndexError_, IndexMissing
 
