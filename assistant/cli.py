@@ -111,21 +111,26 @@ def _run_build(opts):
             task = None
 
             def stage(self, name, total=None):
+                self.finish()
+                self.task = prog.add_task(name, total=total)
+
+            def finish(self):
                 if self.task is not None:
                     t = prog.tasks[self.task]
-                    prog.update(self.task, completed=t.total or t.completed)
-                self.task = prog.add_task(name, total=total)
+                    total = t.total if t.total is not None else 1  # an indeterminate stage is done now
+                    prog.update(self.task, total=total, completed=total)
+                    prog.stop_task(self.task)
 
             def advance(self, n=1):
                 prog.advance(self.task, n)
 
+        progress = _P()
         try:
-            res = build_index(opts, _P(), on_lexical_ready=lambda g: console.print(
+            res = build_index(opts, progress, on_lexical_ready=lambda g: console.print(
                 f"[green]lexical index ready[/] (generation {g}): answering lexically while embeddings build"))
         except (EmbeddingModelError, VectorStoreError, RuntimeError) as e:
             _fail(str(e))
-        p = _P()
-        p.task = None
+        progress.finish()
     return res
 
 

@@ -127,8 +127,8 @@ class Assistant:
         retrieved = [RetrievedItem(document=a.document, article=a.article, clause=a.best.clause,
                                    score=round(a.score, 4), provision_id=a.best.node_id, in_force=a.in_force)
                      for a in res.articles[:k]]
-        notes = missing_notes(pq.missing_refs, self.catalog, lang)
-        refuse = self._should_refuse(pq, res)
+        notes = missing_notes(pq.missing_refs, self.catalog, lang) + self._absent_article_notes(own, lang)
+        refuse = self._should_refuse(pq, res) or bool(own.refs and all(self._article_absent(r) for r in own.refs))
         answer_id = uuid.uuid4().hex
         if refuse:
             ans = Answer(question=q, answer=refusal_text(lang, notes), refused=True, language=lang,
@@ -204,6 +204,28 @@ class Assistant:
             return res.coverage
         dense = min(1.0, max(0.0, (res.top_dense - 0.80) / 0.10))
         return 0.5 * res.coverage + 0.5 * dense
+
+    def _article_absent(self, ref) -> bool:
+        doc = self.corpus.get(ref.number)
+        return bool(ref.article) and doc is not None and doc.article(ref.article) is None
+
+    def _absent_article_notes(self, pq: ParsedQuery, lang: str) -> list[str]:
+        """"Điều 99 Luật Công nghệ cao 2025" does not exist; "Điều 49 NĐ 10/2024" is missing from the source."""
+        out = []
+        for r in pq.refs:
+            if not self._article_absent(r):
+                continue
+            doc = self.corpus.get(r.number)
+            arts = doc.parsed.articles
+            span = f"{arts[0].number}–{arts[-1].number}" if arts else "-"
+            if r.article in doc.meta.known_gaps:
+                out.append(f"Article {r.article} of {r.number} is missing from the copy in the corpus (a known gap)."
+                           if lang == "en" else
+                           f"Điều {r.article} {r.number} không có trong bản văn bản của kho dữ liệu (thiếu ở bản nguồn).")
+            else:
+                out.append(f"{r.number} has no Article {r.article} (its articles run {span})." if lang == "en" else
+                           f"{r.number} không có Điều {r.article} (văn bản gồm Điều {span}).")
+        return out
 
     def _llm_answer(self, ans: Answer, pq: ParsedQuery, res: SearchResult, as_of: dt.date) -> Answer:
         from .llm import llm_answer

@@ -147,3 +147,11 @@ def test_cli_json_and_batch(small_settings, tmp_path, monkeypatch):
     r = runner.invoke(app, ["search", "--json", "-k", "5", "giấy phép lao động"])
     assert r.exit_code == 0 and len(json.loads(r.stdout)["retrieved"]) == 5
     config.get_settings.cache_clear()
+
+
+def test_absent_article_is_said_plainly(assistant):
+    ans = assistant.answer("Điều 99 Luật Công nghệ cao 2025 quy định gì?")
+    assert ans.refused and not ans.citations
+    assert "không có Điều 99" in ans.answer and "1–27" in ans.answer
+    gap = assistant.answer("Điều 49 Nghị định 10/2024 nói gì?")
+    assert gap.refused and "thiếu ở bản nguồn" in gap.answer
