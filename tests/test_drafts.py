@@ -148,10 +148,7 @@ def _assert_no_bases(doc) -> None:
 
 def test_out_of_scope_has_no_legal_basis(assistant, tmp_path):
     ans = _answer(assistant, OUT_OF_SCOPE)
-    if not ans.refused:
-        # Reported to the lead: the engine's coverage score folds accents ("hôn" == "hơn", "ly" == "lý"), so this
-        # question clears the refusal threshold and gets labour-law citations. The draft must not be faked.
-        pytest.xfail(f"engine does not refuse {OUT_OF_SCOPE!r} (cites {[c.short for c in ans.citations]})")
+    assert ans.refused, f"engine does not refuse {OUT_OF_SCOPE!r} (cites {[c.short for c in ans.citations]})"
     doc = Document(str(write_draft(assistant, OUT_OF_SCOPE, tmp_path / "r.docx", org=ORG, as_of=AS_OF)))
     _assert_no_bases(doc)
 

@@ -14,7 +14,6 @@ the embedding cache travels with the copy, so rebuilds only embed what a test ch
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import sqlite3

@@ -239,5 +239,8 @@ def build_draft(assistant: Assistant, question: str, org: str | None = None, ref
     """Answer the question through the one answer path and turn the result into a letter."""
     date = as_of or assistant.settings.today()
     # Vietnamese always (the letter is Vietnamese); record=False: drafting is not a chat turn.
+    # An unknown session id is ignored, never adopted: ids are only issued by the chat API.
+    if session_id and not assistant.sessions.exists(session_id):
+        session_id = None
     ans = assistant.answer(question, session_id=session_id, as_of=date, language="vi", record=False)
     return letter_from_answer(ans, assistant.catalog, date, org=org, ref=ref)

@@ -1,11 +1,13 @@
 """``POST /api/drafts``: the reply letter as a .docx download or Markdown. Mounted by the API app when importable."""
 from __future__ import annotations
 
+import unicodedata
+
 import datetime as dt
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ..models import QuestionError
 from . import build_draft, render
@@ -23,6 +25,12 @@ class DraftRequest(BaseModel):
     as_of: dt.date | None = Field(default=None, description="letter date and validity date (default today)")
     session_id: str | None = Field(default=None, max_length=100, description="chat session: follow-ups use it")
     format: Literal["docx", "md"] = "docx"
+
+    @field_validator("org", "ref")
+    @classmethod
+    def _printable(cls, v: str | None) -> str | None:
+        # Word documents cannot hold control characters: drop them instead of failing the whole draft.
+        return "".join(ch for ch in v if unicodedata.category(ch) not in ("Cc", "Cs")).strip() or None if v else v
 
 
 @router.post("/api/drafts", tags=["drafts"], response_class=Response,
