@@ -117,19 +117,21 @@ class Assistant:
         own = parse_query(q, self.catalog)
         pq = parse_query(ctx.query, self.catalog) if ctx.follow_up else own
         timings["normalise"] = (time.perf_counter() - t) * 1000
+        res = None
         if history and not ctx.follow_up and not own.refs and len(content_words(q)) <= FOLLOW_UP_MAX_WORDS:
             # A short question without cues may still lean on the conversation ("BQL trả kết quả trong bao
             # lâu?"): if it is weak evidence on its own, read it with the previous topic.
-            alone = self.retriever.search(own, as_of, k)
-            if self.confidence(alone, own) < FOLLOW_UP_CONFIDENCE:
+            res = self.retriever.search(own, as_of, k)
+            if self.confidence(res, own) < FOLLOW_UP_CONFIDENCE:
                 forced = contextualize(q, history, force=True)
                 if forced.follow_up:
-                    ctx, pq = forced, parse_query(forced.query, self.catalog)
+                    ctx, pq, res = forced, parse_query(forced.query, self.catalog), None
         lang = language if language in ("vi", "en") else own.language
         if ctx.follow_up and own.language != "en" and history:
             lang = language if language in ("vi", "en") else ("en" if history[-1].language == "en" and
                                                               own.accentless else own.language)
-        res = self.retriever.search(pq, as_of, k)
+        if res is None:  # the standalone search above is reused when the question stands on its own
+            res = self.retriever.search(pq, as_of, k)
         timings.update(res.timings_ms)
 
         t = time.perf_counter()
