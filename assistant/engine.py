@@ -14,7 +14,6 @@ from typing import Iterator
 
 from corpus.catalog import Catalog, load_catalog
 from corpus.loader import Corpus, load_corpus
-from corpus.models import parse_provision_id
 
 from .compose import (choose, compose_text, missing_notes, refusal_text, to_citation, validity_notes)
 from .config import Settings, get_settings
@@ -159,7 +158,9 @@ class Assistant:
                 if not card.empty():
                     ans.procedure = card
             if self.settings.llm_base_url and self.settings.llm_model:
-                ans = self._llm_answer(ans, pq, res, as_of)
+                from .llm import llm_answer
+
+                ans = llm_answer(self.settings, ans)
         timings["compose"] = (time.perf_counter() - t) * 1000
         ans.answer_id = answer_id
         if session_id and record:
@@ -237,22 +238,3 @@ class Assistant:
                 out.append(f"{r.number} has no Article {r.article} (its articles run {span})." if lang == "en" else
                            f"{r.number} không có Điều {r.article} (văn bản gồm Điều {span}).")
         return out
-
-    def _llm_answer(self, ans: Answer, pq: ParsedQuery, res: SearchResult, as_of: dt.date) -> Answer:
-        from .llm import llm_answer
-
-        return llm_answer(self.settings, ans, pq, self.corpus, self.catalog, as_of)
-
-    def provision_text(self, pid: str) -> tuple[str, str] | None:
-        """(heading, text) of a provision id, for citation chips."""
-        try:
-            doc_no, art_no, clause, point = parse_provision_id(pid)
-        except ValueError:
-            return None
-        doc = self.corpus.get(doc_no)
-        if doc is None:
-            return None
-        art = doc.article(art_no)
-        if art is None:
-            return None
-        return art.heading, art.full_text()

@@ -6,15 +6,11 @@ number that was not given, is dropped. Any error or timeout returns the extracti
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 
-from corpus.catalog import Catalog
-from corpus.loader import Corpus
 
 from .config import Settings
 from .models import Answer
-from .query import ParsedQuery
 
 SYSTEM_VI = (
     "Bạn là trợ lý pháp lý về khu công nghệ cao của Việt Nam. Chỉ trả lời dựa trên các điều khoản được đánh số "
@@ -69,8 +65,7 @@ def _call(settings: Settings, messages: list[tuple[str, str]]) -> str:
     return resp.message.content or ""
 
 
-def llm_answer(settings: Settings, ans: Answer, pq: ParsedQuery, corpus: Corpus, catalog: Catalog,
-               as_of: dt.date) -> Answer:
+def llm_answer(settings: Settings, ans: Answer) -> Answer:
     if ans.refused or not ans.citations:
         return ans
     lang = ans.language

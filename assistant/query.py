@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from corpus.catalog import Catalog, normalize_number
+from corpus.catalog import Catalog
 from indexing.text import fold, has_diacritics, normalize
 
 # Abbreviations investors and staff type (folded, lower-case keys) → expansion.
@@ -285,6 +285,3 @@ def parse_query(raw: str, catalog: Catalog) -> ParsedQuery:
     years = [int(y) for y in _YEAR.findall(text)]
     return ParsedQuery(raw, text, lang, accentless, expanded, refs, missing, years)
 
-
-def same_number(a: str, b: str) -> bool:
-    return normalize_number(a) == normalize_number(b)

@@ -22,7 +22,6 @@ class DocumentReport:
     known_gaps: list[str] = field(default_factory=list)
     clauses: int = 0
     points: int = 0
-    headings_in_text: int = 0  # 'Điều N.' lines at line start outside quotes (what a reader counts)
     footnotes: int = 0
     appendices: int = 0
     issues: list[ParseIssue] = field(default_factory=list)
