@@ -291,7 +291,8 @@ class _Parser:
             if suffix and any(c.number == f"{n}{suffix}" for c in self.article.clauses):
                 self.warn(no, f"clause '{n}{suffix}.' repeated in Điều {self.article.number}: kept as text")
                 return False
-            if body and ((not suffix and n == last + 1) or (suffix and n == last)):
+            # A clause number alone on its line ("2." then the text on the next line) occurs in some copies.
+            if (body or not suffix) and ((not suffix and n == last + 1) or (suffix and n == last)):
                 refs = self.article.footnote_refs
                 self.clause = Clause(f"{n}{suffix}", _strip_refs(body, refs), no)
                 self.article.clauses.append(self.clause)
@@ -396,7 +397,7 @@ class _Parser:
             if self.clause.tail or self.clause.points:
                 self.clause.tail.append(line)
             else:
-                self.clause.text += "\n" + line
+                self.clause.text = f"{self.clause.text}\n{line}" if self.clause.text else line
         else:
             self.article.intro.append(line)
 

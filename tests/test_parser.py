@@ -464,3 +464,18 @@ def test_invalid_catalog_yaml_names_file_and_line(tmp_path):
     p.write_text("version: 1\ndocuments:\n- number: [1\n", encoding="utf-8")
     with pytest.raises(CatalogError, match=rf"{re.escape(str(p))}:\d+: invalid YAML"):
         load_catalog(p)
+
+
+def test_clause_number_alone_on_its_line_starts_the_clause():
+    # Some copies print "2." on one line and the clause text on the next (NĐ 103/2024 Điều 39): the clauses
+    # after it must not be swallowed by clause 1.
+    doc = parse_text("Điều 1. Miễn\n1.\nMột là miễn cả thời hạn:\na) trường hợp a;\n2.\nHai là miễn có thời hạn.\n"
+                     "3. Ba là giảm.\n", "t.txt")
+    a = doc.articles[0]
+    assert [c.number for c in a.clauses] == ["1", "2", "3"]
+    assert a.clauses[0].text == "Một là miễn cả thời hạn:"
+    assert [p.letter for p in a.clauses[0].points] == ["a"]
+    assert a.clauses[1].text == "Hai là miễn có thời hạn."
+    # a bare number out of sequence is still text
+    doc = parse_text("Điều 1. Thử\n1. Một.\n5.\nNăm.\n", "t.txt")
+    assert [c.number for c in doc.articles[0].clauses] == ["1"]
