@@ -11,7 +11,10 @@ import unicodedata
 _TONES = "\u0300\u0301\u0303\u0309\u0323"
 # New-style placement puts the tone on the second vowel of open "oa", "oe", "uy" syllables ("hoà", "thuý");
 # the legal texts mostly use the old style ("hòa", "thúy"). Move it onto the first vowel. "qu" is a consonant.
-_NEW_STYLE = re.compile(rf"(?<![qQ])([oO])([aAeE])([{_TONES}])(?![\w])|(?<![qQ])([uU])([yY])([{_TONES}])(?![\w])")
+# Only at the end of a syllable: neither a letter nor another mark may follow ("hoặc" is h-o-a-dot-breve-c in NFD
+# and must stay as it is).
+_END = r"(?![\w\u0300-\u036f])"
+_NEW_STYLE = re.compile(rf"(?<![qQ])([oO])([aAeE])([{_TONES}]){_END}|(?<![qQ])([uU])([yY])([{_TONES}]){_END}")
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "«": '"', "»": '"', "\u00a0": " ",
                          "\u200b": "", "\ufeff": ""})
 _VI_MARKS = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.I)

@@ -23,6 +23,8 @@ DOC = "Doanh nghiệp công nghệ cao được miễn thuế thu nhập doanh n
     # unchanged: "qu" is a consonant, closed syllables and other vowel groups keep their mark
     ("quý", "quý"), ("Quý", "Quý"), ("QUÝ", "QUÝ"), ("hoàn thành", "hoàn thành"), ("quyền", "quyền"),
     ("tuyển dụng", "tuyển dụng"), ("khuyến khích", "khuyến khích"), ("Nguyễn", "Nguyễn"), ("thuở", "thuở"),
+    # a mark after the tone closes nothing: "hoặc" (o-a-dot-breve-c) is not an open "oa" syllable
+    ("hoặc", "hoặc"), ("Hoặc là", "Hoặc là"), ("xoắn", "xoắn"),
 ])
 def test_tone_placement(raw, expected):
     assert normalize(raw) == expected
