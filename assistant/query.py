@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from corpus.catalog import Catalog
 from indexing.text import fold, has_diacritics, normalize
@@ -47,74 +48,29 @@ ABBREVIATIONS: dict[str, str] = {
     "cit": "thuế thu nhập doanh nghiệp",
 }
 
-# A small bilingual glossary so English questions also get a lexical channel into the Vietnamese texts.
-GLOSSARY_EN: list[tuple[str, str]] = [
-    (r"high[- ]tech(nology)? (park|zone)s?", "khu công nghệ cao"),
-    (r"hi[- ]tech (park|zone)s?", "khu công nghệ cao"),
-    (r"high[- ]tech(nology)? (enterprise|compan(y|ies)|firm|business)s?", "doanh nghiệp công nghệ cao"),
-    (r"high[- ]tech(nology)? agricultur\w*", "nông nghiệp ứng dụng công nghệ cao"),
-    (r"high[- ]tech(nology)?", "công nghệ cao"),
-    (r"corporate income tax|enterprise income tax|\bcit\b", "thuế thu nhập doanh nghiệp"),
-    (r"personal income tax", "thuế thu nhập cá nhân"),
-    (r"import (duty|duties|tax)", "thuế nhập khẩu"),
-    (r"export (duty|duties|tax)", "thuế xuất khẩu"),
-    (r"work permits?", "giấy phép lao động"),
-    (r"foreign (worker|employee|expert|national|labou?r)s?", "người lao động nước ngoài"),
-    (r"land (rent|rental|lease)", "tiền thuê đất thuê đất"),
-    (r"land use (fee|levy)", "tiền sử dụng đất"),
-    (r"investment (registration )?certificates?", "giấy chứng nhận đăng ký đầu tư"),
-    (r"investment policy (approval|decision)", "chấp thuận chủ trương đầu tư"),
-    (r"management board|authority of the park", "ban quản lý"),
-    (r"tax (exemption|holiday)s?", "miễn thuế"),
-    (r"exempt(ed|ion)?", "miễn"),
-    (r"reduc(e|ed|tion)", "giảm"),
-    (r"incentives?|preferential|preferences?", "ưu đãi"),
-    (r"tax rate", "thuế suất"),
-    (r"dossiers?|application (file|documents?)|documents required|paperwork", "hồ sơ"),
-    (r"procedures?|process", "thủ tục trình tự"),
-    (r"time limit|deadline|how long|within how many days", "thời hạn"),
-    (r"working days?", "ngày làm việc"),
-    (r"research and development|\br&d\b", "nghiên cứu và phát triển"),
-    (r"innovation", "đổi mới sáng tạo"),
-    (r"science and technology", "khoa học và công nghệ"),
-    (r"technology transfer", "chuyển giao công nghệ"),
-    (r"establish(ing|ment)?|set up|found(ing)?", "thành lập"),
-    (r"expand(ing)?|expansion", "mở rộng"),
-    (r"investors?", "nhà đầu tư"),
-    (r"enterprises?|compan(y|ies)|firms?|business(es)?", "doanh nghiệp"),
-    (r"experts?|specialists?", "chuyên gia"),
-    (r"managers?|executives?", "nhà quản lý giám đốc điều hành"),
-    (r"technical workers?|technicians?", "lao động kỹ thuật"),
-    (r"renew(al|ing)?|extend|extension", "gia hạn"),
-    (r"revok(e|ed|ing)|revocation|withdraw(al)?", "thu hồi"),
-    (r"certificates?", "giấy chứng nhận"),
-    (r"criteria|conditions|requirements?|eligib\w+", "tiêu chí điều kiện"),
-    (r"valid(ity)?|term|duration", "thời hạn"),
-    (r"fund", "quỹ"),
-    (r"housing|accommodation", "nhà ở"),
-    (r"salary|wage|allowance|subsid(y|ies)|support", "hỗ trợ"),
-    (r"talent|human resources?|high[- ]tech (workers|staff|personnel)", "nhân lực công nghệ cao"),
-    (r"hoa lac", "hòa lạc"),
-    (r"hanoi|ha noi", "hà nội"),
-    (r"land", "đất"),
-    (r"tax", "thuế"),
-    (r"goods", "hàng hóa"),
-    (r"machinery|equipment", "máy móc thiết bị"),
-    (r"raw materials?|supplies", "nguyên liệu vật tư"),
-    (r"fixed assets?", "tài sản cố định"),
-    (r"years?", "năm"),
-    (r"scope|regulat(es|ion)|govern", "phạm vi điều chỉnh"),
-    (r"definitions?|mean(s|ing)", "giải thích từ ngữ"),
-    (r"prohibited|forbidden|banned", "nghiêm cấm cấm"),
-    (r"conditional business", "ngành nghề kinh doanh có điều kiện"),
-    (r"public assets?|state assets?", "tài sản công"),
-    (r"lease|rent(al)?", "cho thuê"),
-    (r"startups?|start-ups?", "khởi nghiệp sáng tạo"),
-    (r"labou?r code", "bộ luật lao động"),
-    (r"labou?r contracts?|employment contracts?", "hợp đồng lao động"),
-    (r"overtime", "làm thêm giờ"),
-    (r"customs", "hải quan"),
-]
+# English questions get a lexical channel into the Vietnamese texts through a bilingual glossary
+# (assistant/glossary_en.yaml: about 400 entries, each Vietnamese phrase checked against the texts).
+GLOSSARY_FILE = Path(__file__).resolve().parent / "glossary_en.yaml"
+
+
+def load_glossary(path: Path = GLOSSARY_FILE) -> list[tuple[str, str]]:
+    """The glossary file's (regex, Vietnamese) pairs; a bad entry names its position and what is wrong."""
+    import yaml
+
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    out = []
+    for i, e in enumerate(entries, 1):
+        if not (isinstance(e, dict) and isinstance(e.get("en"), str) and isinstance(e.get("vi"), str)):
+            raise ValueError(f"{path}: entry {i} must have text fields 'en' and 'vi'")
+        try:
+            re.compile(e["en"])
+        except re.error as err:
+            raise ValueError(f"{path}: entry {i} ({e['en']!r}) is not a valid regular expression: {err}") from err
+        out.append((e["en"], normalize(e["vi"].replace(", ", " "))))
+    return out
+
+
+GLOSSARY_EN: list[tuple[str, str]] = load_glossary()
 _GLOSSARY = [(re.compile(rf"\b(?:{p})\b", re.I), vi) for p, vi in GLOSSARY_EN]
 
 _EN_WORDS = set("""me we you our us i give get the a an is are was were what which who whom how when where why does do did can could should would
@@ -199,7 +155,8 @@ def expand_abbreviations(text: str) -> str:
 
 
 def english_glossary(text: str) -> str:
-    return " ".join(vi for rx, vi in _GLOSSARY if rx.search(text))
+    # Each phrase once: entries overlap, and a repeated phrase would weigh twice in BM25.
+    return " ".join(dict.fromkeys(vi for rx, vi in _GLOSSARY if rx.search(text)))
 
 
 _NAMING = re.compile(r"^(bo luat|luat|nghi dinh|nd|thong tu|tt|quyet dinh|qd|nghi quyet|nq|van ban hop nhat|vbhn|blld)\b")

@@ -168,3 +168,31 @@ def test_damaged_segment_cache_only_costs_time(tmp_path):
     c = SegmentCache(path)
     assert c.data == {}
     assert "công_nghệ_cao" in c.words("Khu công nghệ cao") and c.misses == 1
+
+
+# ------------------------------------------------------------------------------------------------ glossary
+def test_english_glossary_gives_the_texts_wording_once():
+    from assistant.query import english_glossary
+
+    exp = english_glossary("Can a foreign expert working in a high-tech park renew his work permit online?")
+    for phrase in ("khu công nghệ cao", "giấy phép lao động", "gia hạn"):
+        assert phrase in exp
+    assert exp.count("giấy phép lao động") == 1  # overlapping entries add a phrase once
+
+
+def test_glossary_file_errors_name_the_entry(tmp_path):
+    from assistant.query import load_glossary
+
+    bad = tmp_path / "g.yaml"
+    bad.write_text('- en: "work permits?"\n  vi: "giấy phép lao động"\n- en: "(unclosed"\n  vi: "x"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"entry 2 .*not a valid regular expression"):
+        load_glossary(bad)
+    bad.write_text('- en: "tax"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="entry 1 must have text fields"):
+        load_glossary(bad)
+
+
+def test_shipped_glossary_loads():
+    from assistant.query import GLOSSARY_FILE, load_glossary
+
+    assert len(load_glossary(GLOSSARY_FILE)) > 300
