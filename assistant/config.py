@@ -24,6 +24,8 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = Field(default_factory=_default_corpus_dir, description="folder of the legal texts")
     data_dir: Path = Field(default=Path(".htp"), description="indexes, sessions, feedback")
+    cache_dir: Path = Field(default=Path("~/.cache/htp-assistant").expanduser(),
+                            description="model-derived data shared by every index (scope-bank vectors)")
     as_of: dt.date | None = Field(default=None, description="validity date (default: today)")
     documents: list[str] | None = Field(default=None, description="restrict to these document numbers "
                                         '(JSON list, e.g. ["10/2024/NĐ-CP"]); default: the whole catalog')
@@ -41,9 +43,22 @@ class Settings(BaseSettings):
     # Weight of the lexical score in the fusion, by kind of question (tuned on evals/suites/dev.jsonl).
     fusion_weight_vi: float = 0.5
     fusion_weight_noaccent: float = 0.7
-    fusion_weight_en: float = 0.45
+    fusion_weight_en: float = 0.65
+    # Legal-hierarchy prior added to a provision's fused score: when a law and its implementing texts say
+    # the same thing, the law comes first, as in a công văn's "Căn cứ" (tuned on dev, checked on the
+    # publisher set: Acc@1 0.647 → 0.706).
+    hierarchy_prior: dict[str, float] = {"Luật": 0.06, "Bộ luật": 0.06, "Thông tư": -0.03, "Quyết định": -0.03}
     top_k: int = 10
-    refusal_threshold: float = 0.35  # evidence below this is refused (tuned on the dev suite)
+    refusal_threshold: float = 0.2  # evidence below this is refused (tuned on the dev suite)
+    # Scope check (hybrid mode): refuse when the question's nearest example questions are out of scope by more
+    # than this margin of cosine (see assistant/scope.py; tuned on the dev suite).
+    scope_check: bool = True
+    scope_k: int = 3
+    # Accentless questions are near each other whatever their subject (e5 reads folded text poorly), so their
+    # margin must be clearer before it decides.
+    scope_margin_vi: float = 0.0
+    scope_margin_noaccent: float = 0.01
+    scope_margin_en: float = 0.02
 
     # Optional LLM (OpenAI-compatible)
     llm_base_url: str | None = None

@@ -12,6 +12,8 @@ import unicodedata
 import uuid
 from typing import Iterator
 
+import numpy as np
+
 from corpus.catalog import Catalog, load_catalog
 from corpus.loader import Corpus, load_corpus
 
@@ -22,6 +24,7 @@ from .models import Answer, QuestionError, RetrievedItem
 from .procedure import extract_card, is_procedural
 from .query import ParsedQuery, parse_query
 from .retrieval import HybridRetriever, IndexHandle, SearchResult
+from .scope import ScopeGuard
 from .sessions import SessionStore
 
 
@@ -53,10 +56,12 @@ class Assistant:
         self.handle = IndexHandle(s.index_dir, s.embed_backend, s.embed_model, s.chroma_url, s.embed_batch_size,
                                   s.hub_downloads)
         self.retriever = HybridRetriever(self.handle, self.catalog, s.fusion_weight_vi, s.fusion_weight_en,
-                                         s.fusion_weight_noaccent)
+                                         s.fusion_weight_noaccent, rank_bonus=s.hierarchy_prior)
         self._sessions = sessions
         self._corpus: Corpus | None = None
         self._corpus_hashes: dict[str, str] | None = None
+        self._scope: ScopeGuard | None = None
+        self._margins: dict[tuple[str, str], float] = {}
 
     @property
     def corpus(self) -> Corpus:
@@ -84,6 +89,8 @@ class Assistant:
         _ = self.corpus
         if self.handle.mode == "hybrid":
             self.handle.embedder().get_query_embedding("khu công nghệ cao")
+            if self.scope is not None:
+                self.scope.vectors()
         from indexing.terms import query_terms
 
         query_terms("Khu công nghệ cao được ưu đãi gì?")
@@ -138,12 +145,15 @@ class Assistant:
                                    score=round(a.score, 4), provision_id=a.best.node_id, in_force=a.in_force)
                      for a in res.articles[:k]]
         notes = missing_notes(pq.missing_refs, self.catalog, lang) + self._absent_article_notes(own, lang)
-        refuse = self._should_refuse(pq, res) or bool(own.refs and all(self._article_absent(r) for r in own.refs))
+        reason = self._refusal_reason(pq, res)
+        if reason is None and own.refs and all(self._article_absent(r) for r in own.refs):
+            reason = "no_such_article"
+        refuse = reason is not None
         answer_id = uuid.uuid4().hex
         if refuse:
             ans = Answer(question=q, answer=refusal_text(lang, notes), refused=True, language=lang,
                          retrieved=retrieved, as_of=as_of.isoformat(), mode=res.mode, notes=notes,
-                         search_query=ctx.query, follow_up=ctx.follow_up)
+                         search_query=ctx.query, follow_up=ctx.follow_up, refusal_reason=reason)
         else:
             chosen = choose(self.corpus, self.catalog, res.articles, pq, as_of)
             cits = [to_citation(c, self.catalog, as_of, lang, i + 1) for i, c in enumerate(chosen)]
@@ -162,6 +172,7 @@ class Assistant:
 
                 ans = llm_answer(self.settings, ans)
         timings["compose"] = (time.perf_counter() - t) * 1000
+        ans.evidence = {k2: round(v, 4) for k2, v in self._evidence(pq, res).items()}
         ans.answer_id = answer_id
         if session_id and record:
             ans.session_id = session_id
@@ -189,15 +200,65 @@ class Assistant:
 
     # ------------------------------------------------------------------------------------------ helpers
     def _should_refuse(self, pq: ParsedQuery, res: SearchResult) -> bool:
+        return self._refusal_reason(pq, res) is not None
+
+    def _refusal_reason(self, pq: ParsedQuery, res: SearchResult) -> str | None:
         if not res.articles:
-            return True
+            return "weak_evidence"
         if pq.missing_refs and not pq.refs:
-            return True  # the question is about a text the corpus does not hold: say so, cite nothing
+            return "not_in_corpus"  # the question is about a text the corpus does not hold: say so, cite nothing
         if any(r.article for r in pq.refs) and res.articles[0].best.document in {r.number for r in pq.refs}:
-            return False  # an explicit "Điều N <document>" that exists is always answered
+            return None  # an explicit "Điều N <document>" that exists is always answered
         if pq.language == "en" and pq.expanded == pq.text:
-            return True  # no word of the question is in the domain glossary: nothing to look for
-        return self.confidence(res, pq) < self.refusal_threshold(pq)
+            return "out_of_scope"  # no word of the question is in the domain glossary: nothing to look for
+        if pq.refs:
+            return None if self.confidence(res, pq) >= self.refusal_threshold(pq) else "weak_evidence"
+        margin = self.scope_margin(pq, res)
+        if margin is not None and margin > self.scope_threshold(pq):
+            return "out_of_scope"
+        return None if self.confidence(res, pq) >= self.refusal_threshold(pq) else "weak_evidence"
+
+    # ---- scope (nearest example questions in the embedding space) ----------------------------------------
+    @property
+    def scope(self) -> ScopeGuard | None:
+        if self._scope is None and self.settings.scope_check and self.handle.mode == "hybrid":
+            from indexing.embeddings import model_id
+
+            s = self.settings
+            self._scope = ScopeGuard(self.handle.embedder(), model_id(s.embed_backend, s.embed_model),
+                                     s.cache_dir, k=s.scope_k)
+        return self._scope
+
+    def scope_margin(self, pq: ParsedQuery, res: SearchResult) -> float | None:
+        guard = self.scope
+        if guard is None:
+            return None
+        key = (pq.text, res.mode)
+        if key not in self._margins:
+            # English retrieval embeds the question with its glossary terms; the banks hold plain questions.
+            if res.query_vector is not None and pq.language != "en":
+                verdict = guard.judge_vector(np.asarray(res.query_vector, dtype=np.float32))
+            else:
+                verdict = guard.judge(pq.text)
+            if len(self._margins) > 256:
+                self._margins.clear()
+            self._margins[key] = verdict.margin
+        return self._margins[key]
+
+    def scope_threshold(self, pq: ParsedQuery) -> float:
+        s = self.settings
+        if pq.language == "en":
+            return s.scope_margin_en
+        return s.scope_margin_noaccent if pq.accentless else s.scope_margin_vi
+
+    def _evidence(self, pq: ParsedQuery, res: SearchResult) -> dict[str, float]:
+        out = {"coverage": res.coverage, "confidence": self.confidence(res, pq)}
+        if res.mode == "hybrid":
+            out["top_dense"] = res.top_dense
+        margin = self._margins.get((pq.text, res.mode))
+        if margin is not None:
+            out["scope_margin"] = margin
+        return out
 
     def refusal_threshold(self, pq: ParsedQuery) -> float:
         # Folded words match more loosely than accented ones, so accentless questions need more coverage.

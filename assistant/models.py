@@ -67,6 +67,10 @@ class Answer(BaseModel):
     search_query: str = ""
     follow_up: bool = False
     timings_ms: dict[str, float] = {}
+    # Why a question was refused: out_of_scope (nearer other fields than the corpus), weak_evidence (the best
+    # provision covers too little of it), not_in_corpus (it names a text the corpus lacks), no_such_article.
+    refusal_reason: str | None = None
+    evidence: dict[str, float] = Field(default_factory=dict, description="coverage, scope_margin, top_dense")
     session_id: str | None = None
     answer_id: str | None = None
 

