@@ -10,13 +10,18 @@ from dataclasses import dataclass, field
 from indexing.terms import STOP
 from indexing.text import fold, normalize
 
-_CUES = re.compile(
-    r"^(còn|vậy|thế|thế còn|vậy còn|nếu|trường hợp|con|vay|the con|vay con|neu|and|what about|how about|"
-    r"and what|what if|also|then)\b|"
-    r"(thì sao|thế nào|the nao|thi sao|\bnó\b|\bviệc này\b|\bthủ tục này\b|\btrường hợp này\b|\bvăn bản này\b|"
-    r"\bđiều này\b|\bkhoản này\b|\bcái này\b|\bkhi đó\b|\bnhư vậy\b|"
-    r"\bno\b|\bviec nay\b|\bthu tuc nay\b|\btruong hop nay\b|\bdieu nay\b|"
-    r"\bit\b|\bthis\b|\bthat\b|\bthose\b|\bthem\b|\bsuch\b)", re.I)
+# Strong cues make a follow-up whatever the length ("còn thuế nhập khẩu thì sao?", "what about the fee?").
+_STRONG_CUES = re.compile(
+    r"^(còn|vậy còn|thế còn|con|vay con|the con|what about|how about|and what about)\b|"
+    r"(thì sao|thi sao|\bnó\b|\bviệc này\b|\bthủ tục này\b|\btrường hợp này\b|\bvăn bản này\b|\bđiều này\b|"
+    r"\bkhoản này\b|\bcái này\b|\bkhi đó\b|\btrường hợp đó\b|\bquỹ đó\b|\bviec nay\b|\bthu tuc nay\b|"
+    r"\btruong hop nay\b|\bdieu nay\b|\bin that case\b|\bthe same\b)", re.I)
+# Weak cues are common in standalone questions too ("… quy định thế nào?", "Is it …"): only a short question
+# with one is a follow-up.
+_WEAK_CUES = re.compile(
+    r"^(vậy|thế|nếu|trường hợp|vay|neu|and|what if|also|then)\b|"
+    r"(thế nào|the nao|\bnhư vậy\b|\bno\b|\bit\b|\bthis\b|\bthat\b|\bthose\b|\bthem\b|\bsuch\b)", re.I)
+WEAK_CUE_MAX_WORDS = 7
 _GENERIC = set("""ho so gom nhung gi thoi han bao lau may ngay co quan nao o dau ai can giay to thu tuc the nao
 nop dau muc thue suat bao nhieu nam duoc khong phai lam sao dieu kien what documents how long which authority who
 where when is are do does required need needed the a an of for to it this that those them such about fee cost
@@ -38,7 +43,8 @@ def content_words(text: str) -> list[str]:
 
 def is_elliptical(question: str) -> bool:
     words = content_words(question)
-    if _CUES.search(normalize(question)):
+    q = normalize(question)
+    if _STRONG_CUES.search(q) or (len(words) <= WEAK_CUE_MAX_WORDS and _WEAK_CUES.search(q)):
         return True
     # Short questions made only of generic words ("hồ sơ gồm những gì?", "how long?") name no topic.
     topical = [w for w in words if w not in _GENERIC]

@@ -155,3 +155,20 @@ def test_absent_article_is_said_plainly(assistant):
     assert "không có Điều 99" in ans.answer and "1–27" in ans.answer
     gap = assistant.answer("Điều 49 Nghị định 10/2024 nói gì?")
     assert gap.refused and "thiếu ở bản nguồn" in gap.answer
+
+
+@pytest.mark.parametrize("question,elliptical", [
+    ("còn thuế nhập khẩu thì sao?", True),
+    ("hồ sơ gồm những gì?", True),
+    ("What about the fee?", True),
+    ("nếu là chuyên gia thì sao?", True),
+    ("thủ tục này mất bao lâu?", True),
+    # standalone questions that merely contain a common cue word are not follow-ups
+    ("Nghị định 10 quy định hồ sơ thành lập khu công nghệ cao thế nào?", False),
+    ("Is it true that a high-tech enterprise pays 10% corporate income tax for fifteen years?", False),
+    ("Nếu doanh nghiệp công nghệ cao bị thu hồi giấy chứng nhận thì ưu đãi thuế được xử lý thế nào?", False),
+])
+def test_follow_up_cues(question, elliptical):
+    from assistant.conversation import is_elliptical
+
+    assert is_elliptical(question) is elliptical
