@@ -54,10 +54,9 @@ class Settings(BaseSettings):
     # than this margin of cosine (see assistant/scope.py; tuned on the dev suite).
     scope_check: bool = True
     scope_k: int = 3
-    # Accentless questions are near each other whatever their subject (e5 reads folded text poorly), so their
-    # margin must be clearer before it decides.
+    # Accentless questions are judged on their restored accents (indexing/diacritics.py), like accented ones.
     scope_margin_vi: float = 0.0
-    scope_margin_noaccent: float = 0.01
+    scope_margin_noaccent: float = 0.0
     scope_margin_en: float = 0.02
 
     # Optional LLM (OpenAI-compatible)

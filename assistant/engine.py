@@ -24,7 +24,7 @@ from .models import Answer, QuestionError, RetrievedItem
 from .procedure import extract_card, is_procedural
 from .query import ParsedQuery, parse_query
 from .retrieval import HybridRetriever, IndexHandle, SearchResult
-from .scope import ScopeGuard
+from .scope import ScopeGuard, natural_questions
 from .sessions import SessionStore
 
 
@@ -56,7 +56,8 @@ class Assistant:
         self.handle = IndexHandle(s.index_dir, s.embed_backend, s.embed_model, s.chroma_url, s.embed_batch_size,
                                   s.hub_downloads)
         self.retriever = HybridRetriever(self.handle, self.catalog, s.fusion_weight_vi, s.fusion_weight_en,
-                                         s.fusion_weight_noaccent, rank_bonus=s.hierarchy_prior)
+                                         s.fusion_weight_noaccent, rank_bonus=s.hierarchy_prior,
+                                         lm_texts=natural_questions())
         self._sessions = sessions
         self._corpus: Corpus | None = None
         self._corpus_hashes: dict[str, str] | None = None
@@ -173,6 +174,7 @@ class Assistant:
                 ans = llm_answer(self.settings, ans)
         timings["compose"] = (time.perf_counter() - t) * 1000
         ans.evidence = {k2: round(v, 4) for k2, v in self._evidence(pq, res).items()}
+        ans.restored_query = res.restored or None
         ans.answer_id = answer_id
         if session_id and record:
             ans.session_id = session_id

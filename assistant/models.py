@@ -65,6 +65,7 @@ class Answer(BaseModel):
     notes: list[str] = []
     procedure: ProcedureCard | None = None
     search_query: str = ""
+    restored_query: str | None = Field(default=None, description="an accentless question with its accents restored")
     follow_up: bool = False
     timings_ms: dict[str, float] = {}
     # Why a question was refused: out_of_scope (nearer other fields than the corpus), weak_evidence (the best

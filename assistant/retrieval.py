@@ -16,6 +16,7 @@ import numpy as np
 
 from corpus.catalog import Catalog
 from corpus.validity import in_force
+from indexing.diacritics import DiacriticRestorer
 from indexing.store import IndexLayout, LoadedGeneration, load_generation
 from indexing.terms import STOP, query_terms
 from indexing.text import fold, has_diacritics
@@ -54,13 +55,17 @@ class SearchResult:
     top_dense: float = 0.0
     coverage: float = 0.0  # share of the question's content words found in the best article
     query_vector: list[float] | None = None  # the dense query embedding (reused by the scope check)
+    restored: str = ""  # an accentless question with its accents restored (embedded and searched)
 
 
-def dense_query_text(q: ParsedQuery) -> str:
+def dense_query_text(q: ParsedQuery, restored: str | None = None) -> str:
     """English questions are embedded with their Vietnamese glossary terms: e5 is multilingual, but the
-    Vietnamese legal wording pulls the vector to the right neighbourhood."""
+    Vietnamese legal wording pulls the vector to the right neighbourhood. Accentless questions are embedded with
+    their accents restored (e5 reads folded Vietnamese poorly)."""
     if q.language == "en" and q.expanded != q.text:
         return f"{q.text} ({q.expanded[len(q.text):].strip()})"
+    if q.accentless and restored:
+        return restored
     return q.text
 
 
@@ -143,7 +148,8 @@ class IndexHandle:
 
 class HybridRetriever:
     def __init__(self, handle: IndexHandle, catalog: Catalog, weight_vi: float = 0.5, weight_en: float = 0.55,
-                 weight_noaccent: float = 0.7, candidates: int = 100, rank_bonus: dict[str, float] | None = None):
+                 weight_noaccent: float = 0.7, candidates: int = 100, rank_bonus: dict[str, float] | None = None,
+                 lm_texts: list[str] | None = None):
         self.handle = handle
         self.catalog = catalog
         self.weight_vi, self.weight_en, self.weight_noaccent = weight_vi, weight_en, weight_noaccent
@@ -151,6 +157,9 @@ class HybridRetriever:
         self.out_of_force_factor = 0.7
         self.ocr_factor = 0.85
         self.rank_bonus: dict[str, float] = dict(rank_bonus or {})  # by document type (legal hierarchy)
+        self.lm_texts = list(lm_texts or [])  # questions in natural wording, for diacritic restoration
+        self.restore_accents = True
+        self.lexical_restored = True  # the restored words also feed BM25 (accented compounds)
         self._meta_cache: dict[str, tuple] = {}
 
     def lexical_weight(self, q: ParsedQuery) -> float:
@@ -168,7 +177,11 @@ class HybridRetriever:
         n = len(ids)
 
         t = time.perf_counter()
-        terms = query_terms(q.expanded)
+        restored = self.restorer(gen).restore(q.text) if q.accentless and self.restore_accents else None
+        lex_text = q.expanded
+        if restored and self.lexical_restored:
+            lex_text = restored + q.expanded[len(q.text):]
+        terms = query_terms(lex_text)
         timings["segment"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         lex = gen.lexical.scores(terms) if lexical else np.zeros(n, dtype=np.float32)
@@ -181,7 +194,7 @@ class HybridRetriever:
         if col is not None:
             mode = "hybrid"
             t = time.perf_counter()
-            qtext = dense_query_text(q)
+            qtext = dense_query_text(q, restored)
             vec = self.handle.embedder().get_query_embedding(qtext)
             timings["embed"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
@@ -242,7 +255,7 @@ class HybridRetriever:
         timings["fusion"] = (time.perf_counter() - t) * 1000
         top_dense = max(dense_scores.values()) if dense_scores else 0.0
         coverage = self._coverage(gen, q, articles[0]) if articles else 0.0
-        return SearchResult(articles[: max(k, 10)], hits, mode, timings, top_dense, coverage, vec)
+        return SearchResult(articles[: max(k, 10)], hits, mode, timings, top_dense, coverage, vec, restored or "")
 
     # ---- helpers ------------------------------------------------------------------------------
     def _positions(self, gen: LoadedGeneration) -> dict[str, int]:
@@ -289,6 +302,15 @@ class HybridRetriever:
             if len(a.clauses) > 1:
                 a.score += 0.05 * a.clauses[1].score
         return sorted(by.values(), key=lambda a: -a.score)
+
+    def restorer(self, gen: LoadedGeneration) -> DiacriticRestorer:
+        """Accent restoration learnt from this generation's texts (and natural questions), built once."""
+        key = ("restorer", gen.manifest.generation)
+        got = self._meta_cache.get(key)
+        if got is None:
+            got = DiacriticRestorer.from_texts([n.text for n in gen.nodes.values()] + self.lm_texts)
+            self._meta_cache[key] = got
+        return got
 
     def _idf(self, gen: LoadedGeneration, accented: bool) -> tuple[dict[str, float], float]:
         """IDF of syllables over the nodes (accented or folded), computed once per generation."""

@@ -55,6 +55,14 @@ def load_bank(path: Path) -> list[str]:
     return out
 
 
+def natural_questions() -> list[str]:
+    """The accented in-scope examples: how people word questions, for diacritic restoration."""
+    try:
+        return [q for q in load_bank(BANK_DIR / BANKS["in"]) if q != fold(q)]
+    except ScopeBankError:
+        return []
+
+
 def with_folded(texts: list[str]) -> list[str]:
     seen, out = set(), []
     for t in texts + [fold(t) for t in texts]:

@@ -40,6 +40,8 @@ def test_accentless_question_matches_accented(assistant):
     b = assistant.answer("dieu kien thanh lap khu cong nghe cao la gi")
     assert not b.refused and b.language == "vi"
     assert (b.citations[0].document, b.citations[0].article) == (a.citations[0].document, a.citations[0].article)
+    # the accents restored from the texts are what the dense model embedded
+    assert b.restored_query.startswith("điều kiện thành lập khu công nghệ cao") and a.restored_query is None
 
 
 def test_english_question_answered_in_english(assistant):
