@@ -17,6 +17,7 @@ import numpy as np
 from corpus.catalog import Catalog, load_catalog
 from corpus.loader import Corpus, load_corpus
 
+from .asked import unstated
 from .compose import (choose, compose_text, missing_notes, refusal_text, to_citation, validity_notes)
 from .config import Settings, get_settings
 from .conversation import Turn, content_words, contextualize
@@ -86,7 +87,8 @@ class Assistant:
 
     def warm_up(self) -> None:
         """Load everything a first question needs (index, corpus, underthesea, embedder)."""
-        self.handle.generation()
+        gen = self.handle.generation()
+        self.retriever.restorer(gen)
         _ = self.corpus
         if self.handle.mode == "hybrid":
             self.handle.embedder().get_query_embedding("khu công nghệ cao")
@@ -149,6 +151,12 @@ class Assistant:
         reason = self._refusal_reason(pq, res)
         if reason is None and own.refs and all(self._article_absent(r) for r in own.refs):
             reason = "no_such_article"
+        if reason == "not_stated":
+            c = self._unstated(pq, res)
+            notes.append(f"The texts found do not state {c.label_en}; the corpus does not hold the document that "
+                         f"sets it." if lang == "en" else
+                         f"Các văn bản tìm được không quy định {c.label_vi}; kho dữ liệu chưa có văn bản quy định "
+                         f"nội dung này.")
         refuse = reason is not None
         answer_id = uuid.uuid4().hex
         if refuse:
@@ -218,7 +226,15 @@ class Assistant:
         margin = self.scope_margin(pq, res)
         if margin is not None and margin > self.scope_threshold(pq):
             return "out_of_scope"
-        return None if self.confidence(res, pq) >= self.refusal_threshold(pq) else "weak_evidence"
+        if self.confidence(res, pq) < self.refusal_threshold(pq):
+            return "weak_evidence"
+        return "not_stated" if self._unstated(pq, res) else None
+
+    def _unstated(self, pq: ParsedQuery, res: SearchResult):
+        """A figure the question asks for (fine, fee, tax bracket) that none of the best provisions mentions."""
+        nodes = self.handle.generation().nodes
+        texts = [nodes[h.node_id].text for a in res.articles[:3] for h in a.clauses[:2] if h.node_id in nodes]
+        return unstated(pq.text, texts)
 
     # ---- scope (nearest example questions in the embedding space) ----------------------------------------
     @property

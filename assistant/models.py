@@ -69,7 +69,8 @@ class Answer(BaseModel):
     follow_up: bool = False
     timings_ms: dict[str, float] = {}
     # Why a question was refused: out_of_scope (nearer other fields than the corpus), weak_evidence (the best
-    # provision covers too little of it), not_in_corpus (it names a text the corpus lacks), no_such_article.
+    # provision covers too little of it), not_stated (it asks for a fine, fee or tax bracket no provision found
+    # states), not_in_corpus (it names a text the corpus lacks), no_such_article.
     refusal_reason: str | None = None
     evidence: dict[str, float] = Field(default_factory=dict, description="coverage, scope_margin, top_dense")
     session_id: str | None = None
