@@ -174,3 +174,13 @@ def test_follow_up_cues(question, elliptical):
     from assistant.conversation import is_elliptical
 
     assert is_elliptical(question) is elliptical
+
+
+def test_previous_topic_replaces_only_the_changed_slot():
+    from assistant.conversation import Turn, previous_topic
+
+    prev = Turn("", "Dự án trong KCNC được miễn thuế TNDN mấy năm?", "vi")
+    assert previous_topic("còn thuế nhập khẩu thì sao?", prev) == "Dự án trong KCNC được miễn thuế mấy năm?"
+    # "khu" is not followed by a word of the new question's own: "khu công nghệ cao" stays whole
+    prev = Turn("", "Cơ quan nào cấp giấy chứng nhận đăng ký đầu tư cho dự án trong khu công nghệ cao?", "vi")
+    assert previous_topic("nếu dự án nằm ngoài khu thì sao?", prev) == prev.search_query
