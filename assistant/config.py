@@ -41,7 +41,7 @@ class Settings(BaseSettings):
 
     # Retrieval
     # Weight of the lexical score in the fusion, by kind of question (tuned on evals/suites/dev.jsonl).
-    fusion_weight_vi: float = 0.5
+    fusion_weight_vi: float = 0.6
     fusion_weight_noaccent: float = 0.7
     fusion_weight_en: float = 0.65
     # Legal-hierarchy prior added to a provision's fused score: when a law and its implementing texts say
