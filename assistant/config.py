@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     hierarchy_prior: dict[str, float] = {"Luật": 0.06, "Bộ luật": 0.06, "Thông tư": -0.03, "Quyết định": -0.03}
     top_k: int = 10
     refusal_threshold: float = 0.2  # evidence below this is refused (tuned on the dev suite)
+    refusal_threshold_no_scope: float = 0.35  # the same when the scope check is unavailable (lexical mode)
     # Scope check (hybrid mode): refuse when the question's nearest example questions are out of scope by more
     # than this margin of cosine (see assistant/scope.py; tuned on the dev suite).
     scope_check: bool = True

@@ -281,6 +281,10 @@ class Assistant:
     def refusal_threshold(self, pq: ParsedQuery) -> float:
         # Folded words match more loosely than accented ones, so accentless questions need more coverage.
         base = self.settings.refusal_threshold
+        if self.scope is None:
+            # Without the scope check (lexical mode while embeddings build, or switched off) word coverage is
+            # the only evidence, and off-topic questions must be stopped by it.
+            base = max(base, self.settings.refusal_threshold_no_scope)
         if pq.language == "en":
             # English evidence is only the dense neighbour and the glossary: weak, so refuse only clear misses.
             return base * 0.4
