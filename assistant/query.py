@@ -168,25 +168,45 @@ def _naming_alias(alias: str) -> str | None:
     return a if len(a) >= 6 and _NAMING.match(a) else None
 
 
+def _position_in(f: str, bare: str, pos: int) -> int:
+    """Map a position in the comma-less copy back to the question (commas only ever shorten it)."""
+    return pos + f[: pos + 1].count(",") if "," in f else pos
+
+
+def _article_owner(found: list[str], where: dict[str, int], art: re.Match) -> str | None:
+    """The document an "Điều N" belongs to: the one named right after it ("khoản 21 Điều 16 Luật thuế XNK"),
+    else the nearest one named before it; every document when positions are unknown."""
+    if len(found) <= 1:
+        return found[0] if found else None
+    known = {n: p for n, p in where.items() if p >= 0}
+    after = sorted((p, n) for n, p in known.items() if p >= art.end())
+    if after and after[0][0] - art.end() <= 80:
+        return after[0][1]
+    before = sorted((p, n) for n, p in known.items() if p < art.start())
+    return before[-1][1] if before else found[0]
+
+
 def find_references(text: str, catalog: Catalog) -> tuple[list[DocRef], list[str]]:
     """Documents (and Điều/khoản) the question names explicitly."""
     f = fold(normalize(text)).lower()
     found: list[str] = []
     missing: list[str] = []
+    where: dict[str, int] = {}  # where each found document is named in the question
 
-    def add(number: str) -> None:
+    def add(number: str, pos: int = -1) -> None:
         meta = catalog.by_number(number)
         if meta and meta.number not in found:
             found.append(meta.number)
+            where[meta.number] = pos
         elif not meta:
             miss = catalog.missing(number)
             if miss and miss.number not in missing:
                 missing.append(miss.number)
 
     for m in _FULL_NUMBER.finditer(fold(normalize(text))):
-        add(f"{m.group(1)}/{m.group(2)}/{m.group(3).replace(' ', '')}")
+        add(f"{m.group(1)}/{m.group(2)}/{m.group(3).replace(' ', '')}", m.start())
     for m in _SHORT_NUMBER.finditer(fold(normalize(text))):
-        add(f"{m.group(1)}/{m.group(2).replace(' ', '')}")  # "1168/QĐ-TTg", "119/NQ-CP" carry no year
+        add(f"{m.group(1)}/{m.group(2).replace(' ', '')}", m.start())  # "1168/QĐ-TTg", "119/NQ-CP": no year
     for m in _TYPED_NUMBER.finditer(f):
         typ = _DOC_TYPES[m.group(1)]
         num, year = m.group(2), m.group(3)
@@ -198,36 +218,49 @@ def find_references(text: str, catalog: Catalog) -> tuple[list[DocRef], list[str
                 and (year is None or (len(d.number.split("/")) > 1 and d.number.split("/")[1] == year))
                 and typ.lower()[:4] in fold(d.title).lower()[:12] + fold(typ).lower()]
         if len(cands) == 1:
-            add(cands[0].number)
+            add(cands[0].number, m.start())
         elif len(cands) > 1:
             for c in cands:
-                add(c.number)
+                add(c.number, m.start())
         elif miss:
             for d in miss:
                 if d.number not in missing:
                     missing.append(d.number)
+    # Names are matched with and without commas ("Luật thuế xuất khẩu, thuế nhập khẩu").
+    bare = re.sub(r"\s*,\s*", " ", f)
     for d in catalog.documents:
         for alias in [*d.aliases, d.short]:
             a = _naming_alias(alias)
-            if a and re.search(rf"(?<!\w){re.escape(a)}(?!\w)", f):
-                add(d.number)
+            if not a:
+                continue
+            a = re.sub(r"\s*,\s*", " ", a)
+            m = re.search(rf"(?<!\w){re.escape(a)}(?!\w)", bare)
+            if m:
+                add(d.number, _position_in(f, bare, m.start()))
                 break
     for d in catalog.not_in_corpus:
         for alias in d.aliases:
             a = _naming_alias(alias)
-            if a and re.search(rf"(?<!\w){re.escape(a)}(?!\w)", f) and d.number not in missing:
+            if not a or d.number in missing:
+                continue
+            a = re.sub(r"\s*,\s*", " ", a)
+            if re.search(rf"(?<!\w){re.escape(a)}(?!\w)", bare):
                 missing.append(d.number)
+    # One phrase can name two documents ("Luật Công nghệ cao 2008" also matches the 2025 law's "luật công nghệ
+    # cao"): among documents named at the same place, a year in the question decides.
+    years = set(_YEAR.findall(f))
+    for pos in {p for p in where.values() if p >= 0}:
+        same = [n for n in found if where.get(n) == pos]
+        dated = [n for n in same if n.split("/")[1] in years]
+        if len(same) > 1 and dated:
+            found = [n for n in found if n not in same or n in dated]
     art = _ARTICLE_REF.search(f)
     clause = _CLAUSE_REF.search(f)
     point = _POINT_REF.search(f)
-    refs = [DocRef(n, True, art.group(1) if art else None, clause.group(1) if clause and art else None,
-                   point.group(1) if point and art else None) for n in found]
-    # Aliases like "luật công nghệ cao" match both the 2008 and 2025 laws: a year in the question decides.
-    years = [int(y) for y in _YEAR.findall(f)]
-    if years and len(refs) > 1:
-        dated = [r for r in refs if any(r.number.split("/")[1] == str(y) for y in years)]
-        if dated:
-            refs = dated
+    owner = _article_owner(found, where, art) if art else None
+    refs = [DocRef(n, True, art.group(1) if art and n == owner else None,
+                   clause.group(1) if clause and art and n == owner else None,
+                   point.group(1) if point and art and n == owner else None) for n in found]
     return refs, missing
 
 

@@ -184,3 +184,21 @@ def test_previous_topic_replaces_only_the_changed_slot():
     # "khu" is not followed by a word of the new question's own: "khu công nghệ cao" stays whole
     prev = Turn("", "Cơ quan nào cấp giấy chứng nhận đăng ký đầu tư cho dự án trong khu công nghệ cao?", "vi")
     assert previous_topic("nếu dự án nằm ngoài khu thì sao?", prev) == prev.search_query
+
+
+@pytest.mark.parametrize("question,expected", [
+    # the article belongs to the document named right after it, not to the amending law named first
+    ("Luật 90/2025/QH15 sửa khoản 21 Điều 16 Luật thuế xuất khẩu, thuế nhập khẩu như thế nào?",
+     [("90/2025/QH15", None, None), ("107/2016/QH13", "16", "21")]),
+    ("Điều 22 Luật Công nghệ cao 2025 quy định gì?", [("133/2025/QH15", "22", None)]),
+    # one phrase naming two laws: the year decides
+    ("Luật công nghệ cao 2008 Điều 31", [("21/2008/QH12", "31", None)]),
+    ("Theo khoản 2 Điều 15 Luật Đầu tư 2025 và Nghị định 96/2026",
+     [("96/2026/NĐ-CP", None, None), ("143/2025/QH15", "15", "2")]),
+])
+def test_references_and_their_articles(question, expected):
+    from assistant.query import parse_query
+    from corpus.catalog import load_catalog
+
+    refs = parse_query(question, load_catalog()).refs
+    assert [(r.number, r.article, r.clause) for r in refs] == expected
