@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 import unicodedata
 import uuid
@@ -25,7 +26,7 @@ from .models import Answer, QuestionError, RetrievedItem
 from .procedure import extract_card, is_procedural
 from .query import ParsedQuery, parse_query
 from .retrieval import HybridRetriever, IndexHandle, SearchResult
-from .scope import ScopeGuard, natural_questions
+from .scope import ScopeBankError, ScopeGuard, natural_questions
 from .sessions import SessionStore
 
 
@@ -44,6 +45,7 @@ def clean_question(question: object, max_chars: int) -> str:
     return q
 
 
+log = logging.getLogger("htp")
 FOLLOW_UP_MAX_WORDS = 10
 FOLLOW_UP_CONFIDENCE = 0.6
 
@@ -63,6 +65,7 @@ class Assistant:
         self._corpus: Corpus | None = None
         self._corpus_hashes: dict[str, str] | None = None
         self._scope: ScopeGuard | None = None
+        self._scope_error: str | None = None
         self._margins: dict[tuple[str, str], float] = {}
 
     @property
@@ -93,7 +96,11 @@ class Assistant:
         if self.handle.mode == "hybrid":
             self.handle.embedder().get_query_embedding("khu công nghệ cao")
             if self.scope is not None:
-                self.scope.vectors()
+                try:
+                    self.scope.vectors()
+                except ScopeBankError as e:
+                    self._scope_error = str(e)
+                    log.warning("htp: scope check disabled: %s", e)
         from indexing.terms import query_terms
 
         query_terms("Khu công nghệ cao được ưu đãi gì?")
@@ -239,6 +246,8 @@ class Assistant:
     # ---- scope (nearest example questions in the embedding space) ----------------------------------------
     @property
     def scope(self) -> ScopeGuard | None:
+        if self._scope_error is not None:
+            return None
         if self._scope is None and self.settings.scope_check and self.handle.mode == "hybrid":
             from indexing.embeddings import model_id
 
@@ -247,6 +256,11 @@ class Assistant:
                                      s.cache_dir, k=s.scope_k)
         return self._scope
 
+    @property
+    def scope_error(self) -> str | None:
+        """Why the scope check is off although configured (a bank that cannot be read), else None."""
+        return self._scope_error
+
     def scope_margin(self, pq: ParsedQuery, res: SearchResult) -> float | None:
         guard = self.scope
         if guard is None:
@@ -254,10 +268,16 @@ class Assistant:
         key = (pq.text, res.mode)
         if key not in self._margins:
             # English retrieval embeds the question with its glossary terms; the banks hold plain questions.
-            if res.query_vector is not None and pq.language != "en":
-                verdict = guard.judge_vector(np.asarray(res.query_vector, dtype=np.float32))
-            else:
-                verdict = guard.judge(pq.text)
+            try:
+                if res.query_vector is not None and pq.language != "en":
+                    verdict = guard.judge_vector(np.asarray(res.query_vector, dtype=np.float32))
+                else:
+                    verdict = guard.judge(pq.text)
+            except ScopeBankError as e:
+                # A broken installation must not stop answers: refuse on word coverage alone, and say why once.
+                self._scope_error = str(e)
+                log.warning("htp: scope check disabled: %s", e)
+                return None
             if len(self._margins) > 256:
                 self._margins.clear()
             self._margins[key] = verdict.margin

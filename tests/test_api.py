@@ -302,6 +302,7 @@ def test_health_and_readiness(client, small_settings, assistant, tmp_path):
     assert client.get("/healthz").json() == {"status": "ok"}
     r = client.get("/readyz").json()
     assert r["ready"] and r["mode"] == "hybrid" and r["documents"] == 4 and r["nodes"] > 100 and r["generation"]
+    assert r["scope_check"] == "on"
     empty = TestClient(create_app(small_settings.model_copy(update={"data_dir": tmp_path})))
     r = empty.get("/readyz")
     assert r.status_code == 503 and "htp index" in r.json()["detail"]

@@ -119,3 +119,18 @@ def test_scope_check_can_be_switched_off(small_settings):
     a = Assistant(small_settings.model_copy(update={"scope_check": False}))
     ans = a.answer("Doanh nghiệp công nghệ cao được miễn thuế TNDN mấy năm?", record=False)
     assert "scope_margin" not in ans.evidence and a.scope is None
+
+
+def test_unreadable_bank_disables_the_check_but_not_the_answers(small_settings, tmp_path, monkeypatch):
+    from assistant.engine import Assistant
+
+    monkeypatch.setattr(scope_mod, "BANK_DIR", tmp_path / "missing")
+    a = Assistant(small_settings.model_copy(update={"cache_dir": tmp_path / "cache"}))
+    a._scope = ScopeGuard(a.handle.embedder(), "test-e5", tmp_path / "cache", bank_dir=tmp_path / "missing")
+    ans = a.answer("Doanh nghiệp công nghệ cao được miễn thuế TNDN mấy năm?", record=False)
+    assert not ans.refused and "scope_margin" not in ans.evidence
+    assert "in_scope.jsonl" in a.scope_error and a.scope is None
+    # without the check the stricter coverage threshold applies
+    from assistant.query import parse_query
+
+    assert a.refusal_threshold(parse_query("miễn thuế", a.catalog)) >= a.settings.refusal_threshold_no_scope

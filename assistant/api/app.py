@@ -313,8 +313,10 @@ def _api_router() -> APIRouter:
             return JSONResponse({"ready": False, "building": building, "detail": msg}, status_code=503,
                                 headers={"Retry-After": "5"})
         m = gen.manifest
+        scope = ("off" if not a.settings.scope_check or mode != "hybrid" else
+                 f"disabled: {a.scope_error}" if a.scope_error else "on")
         return {"ready": True, "mode": mode, "generation": m.generation, "documents": m.documents,
-                "nodes": m.node_count, "building": request.app.state.index_job.running()}
+                "nodes": m.node_count, "building": request.app.state.index_job.running(), "scope_check": scope}
 
     return r
 
