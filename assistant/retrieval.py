@@ -156,6 +156,7 @@ class HybridRetriever:
         self.candidates = candidates
         self.out_of_force_factor = 0.7
         self.ocr_factor = 0.85
+        self.ref_doc_bonus = 0.25  # a document the question names
         self.rank_bonus: dict[str, float] = dict(rank_bonus or {})  # by document type (legal hierarchy)
         self.lm_texts = list(lm_texts or [])  # questions in natural wording, for diacritic restoration
         self.restore_accents = True
@@ -235,7 +236,7 @@ class HybridRetriever:
             score = float(fused[j])
             for r in q.refs:
                 if r.number == doc:
-                    score += 0.25
+                    score += self.ref_doc_bonus
                     if r.article and r.article == art:
                         score += 1.0
                         if r.clause and r.clause == clause:
