@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from corpus.catalog import Catalog
-from corpus.validity import in_force
+from corpus.validity import doubtful, in_force
 from indexing.diacritics import DiacriticRestorer
 from indexing.store import IndexLayout, LoadedGeneration, load_generation
 from indexing.terms import STOP, query_terms
@@ -157,6 +157,7 @@ class HybridRetriever:
         self.out_of_force_factor = 0.7
         self.ocr_factor = 0.85
         self.ref_doc_bonus = 0.25  # a document the question names
+        self.doubt_factor = 0.85
         self.rank_bonus: dict[str, float] = dict(rank_bonus or {})  # by document type (legal hierarchy)
         self.lm_texts = list(lm_texts or [])  # questions in natural wording, for diacritic restoration
         self.restore_accents = True
@@ -250,6 +251,8 @@ class HybridRetriever:
                 score += self.rank_bonus.get(meta.type, 0.0)
             if meta is not None and meta.low_confidence and doc not in explicit_docs:
                 score *= self.ocr_factor  # OCR copies never outrank a clean text of similar relevance
+            if meta is not None and doubtful(meta, as_of) and doc not in explicit_docs:
+                score *= self.doubt_factor  # nor does a text whose legal basis has gone
             hits.append(Hit(nid, doc, art, clause, score, float(lnorm[j]), float(dnorm[j]), ok))
         hits.sort(key=lambda h: -h.score)
         articles = self._aggregate(hits)

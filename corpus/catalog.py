@@ -43,6 +43,15 @@ class Consolidation(BaseModel):
     date: dt.date | None = None
 
 
+class ValidityDoubt(BaseModel):
+    """A document no text of the corpus ends, whose legal basis has nevertheless gone (e.g. the law it details)."""
+
+    model_config = ConfigDict(extra="forbid")
+    since: dt.date
+    vi: str
+    en: str
+
+
 class DocumentMeta(BaseModel):
     model_config = ConfigDict(extra="allow")
     number: str
@@ -65,6 +74,7 @@ class DocumentMeta(BaseModel):
     confidence: str = "high"
     partial: bool = False
     known_gaps: list[str] = []
+    validity_doubt: ValidityDoubt | None = None
     notes: str | None = None
     topics: list[str] = []
 

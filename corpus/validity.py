@@ -44,6 +44,11 @@ def in_force(doc: DocumentMeta, as_of: dt.date, article: str | None = None) -> b
     return not (expires and as_of >= expires)
 
 
+def doubtful(doc: DocumentMeta, as_of: dt.date) -> bool:
+    """In force as far as the corpus shows, but on a basis that has gone (see ``validity_doubt``)."""
+    return doc.validity_doubt is not None and as_of >= doc.validity_doubt.since
+
+
 def validity(doc: DocumentMeta, as_of: dt.date, catalog: Catalog | None = None, article: str | None = None) -> Validity:
     effective, expires = interval(doc, article)
     replaced = tuple(r.number for r in doc.replaced_by)
@@ -72,6 +77,9 @@ def validity(doc: DocumentMeta, as_of: dt.date, catalog: Catalog | None = None, 
         if expires:
             vi += f" (đến hết {fmt_date(expires - dt.timedelta(days=1))})"
             en += f" (until {fmt_date(expires - dt.timedelta(days=1))})"
+    if ok and doubtful(doc, as_of):
+        vi = f"cần kiểm tra hiệu lực (chưa thấy văn bản bãi bỏ): {doc.validity_doubt.vi}"
+        en = f"validity to be checked (no repeal found): {doc.validity_doubt.en}"
     if doc.low_confidence:
         vi += "; bản OCR chưa kiểm chứng, độ tin cậy thấp"
         en += "; unverified OCR copy, low confidence"

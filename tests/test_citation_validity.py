@@ -144,6 +144,32 @@ def test_low_confidence_ocr_note(cat):
     assert "OCR" not in validity(doc(cat, "133/2025/QH15"), D(2026, 11, 27), cat).note_vi
 
 
+def test_a_decision_whose_basis_has_gone_says_so(cat):
+    # QĐ 10/2021 details the 2008 high-tech law; no text of the corpus repeals it, but the law ended on 01/07/2026
+    qd = doc(cat, "10/2021/QĐ-TTg")
+    before, after = validity(qd, D(2026, 6, 30), cat), validity(qd, D(2026, 7, 1), cat)
+    assert before.in_force and before.note_vi == "còn hiệu lực"
+    assert after.in_force  # not claimed repealed ...
+    assert after.note_vi.startswith("cần kiểm tra hiệu lực") and "Luật Công nghệ cao 2008" in after.note_vi
+    assert after.note_en.startswith("validity to be checked")
+
+
+def test_doubtful_text_ranks_below_a_certain_one(assistant, monkeypatch):
+    from corpus.catalog import ValidityDoubt
+    from assistant.query import parse_query
+
+    pq = parse_query("Khu công nghệ cao có những nhiệm vụ gì?", assistant.catalog)
+    day = D(2026, 11, 27)
+    before = {(a.document, a.article): a.score for a in assistant.retriever.search(pq, day).articles}
+    law = assistant.catalog.by_number("133/2025/QH15")
+    monkeypatch.setattr(law, "validity_doubt", ValidityDoubt(since=D(2026, 7, 1), vi="x", en="x"))
+    after = {(a.document, a.article): a.score for a in assistant.retriever.search(pq, day).articles}
+    key = next(k for k in before if k[0] == "133/2025/QH15")
+    assert after[key] < before[key]
+    other = next(k for k in before if k[0] != "133/2025/QH15")
+    assert after[other] == pytest.approx(before[other])
+
+
 def test_corporate_income_tax_law_2008_replaced_on_2025_10_01(cat):
     old, new = doc(cat, "14/2008/QH12"), doc(cat, "67/2025/QH15")
     assert in_force(old, D(2025, 9, 30)) and not in_force(new, D(2025, 9, 30))
