@@ -13,7 +13,7 @@ from corpus.catalog import Catalog, DocumentMeta
 from corpus.citation import full_citation, short_citation
 from corpus.loader import Corpus
 from corpus.models import Article, Clause
-from corpus.validity import fmt_date, validity
+from corpus.validity import doubtful, fmt_date, validity
 from indexing.text import fold
 
 from .models import Citation
@@ -94,7 +94,7 @@ def choose(corpus: Corpus, catalog: Catalog, articles: list[ArticleHit], q: Pars
         out.append(Chosen(meta, art, clause, point, trim(quote), a.score, a.in_force))
     # Current provisions first: a repealed one is shown after, with its status; an unverified OCR copy is
     # never the lead when a clean text is cited too.
-    out.sort(key=lambda c: (not c.in_force, c.meta.low_confidence, -c.score))
+    out.sort(key=lambda c: (not c.in_force, c.meta.low_confidence or doubtful(c.meta, as_of), -c.score))
     return out
 
 
@@ -109,7 +109,7 @@ def to_citation(c: Chosen, catalog: Catalog, as_of: dt.date, lang: str, index: i
         provision_id=provision_id(c.meta.number, c.article.number, clause, c.point),
         citation=full_citation(c.meta, c.article.number, clause, c.point, lang=lang),
         short=short_citation(c.meta, c.article.number, clause, c.point),
-        low_confidence=c.meta.low_confidence, index=index)
+        low_confidence=c.meta.low_confidence, validity_doubt=v.in_force and doubtful(c.meta, as_of), index=index)
 
 
 def validity_notes(cits: list[Citation], catalog: Catalog, as_of: dt.date, lang: str) -> list[str]:

@@ -22,6 +22,8 @@ class Citation(BaseModel):
     citation: str = Field(description="full citation in legal style")
     short: str = Field(description="short form for chips")
     low_confidence: bool = False
+    validity_doubt: bool = Field(default=False, description="no repeal in the corpus, but its legal basis has gone: "
+                                                            "status_note says why")
     index: int = Field(default=0, description="1-based number used in the answer text")
 
 

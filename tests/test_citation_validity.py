@@ -168,6 +168,10 @@ def test_doubtful_text_ranks_below_a_certain_one(assistant, monkeypatch):
     assert after[key] < before[key]
     other = next(k for k in before if k[0] != "133/2025/QH15")
     assert after[other] == pytest.approx(before[other])
+    # and every citation of it says so: flag for the widget's amber badge, reason in the status note
+    ans = assistant.answer("Điều 22 Luật Công nghệ cao 2025 quy định gì?", as_of=day, record=False)
+    c = next(c for c in ans.citations if c.document == "133/2025/QH15")
+    assert c.in_force and c.validity_doubt and c.status_note.startswith("cần kiểm tra hiệu lực")
 
 
 def test_corporate_income_tax_law_2008_replaced_on_2025_10_01(cat):

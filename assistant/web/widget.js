@@ -29,7 +29,7 @@
       suggested: "Câu hỏi gợi ý", basis: "Căn cứ pháp lý", notes: "Lưu ý", fullText: "Xem toàn văn câu trả lời",
       building: "Đang xây dựng chỉ mục… Trợ lý sẽ sẵn sàng trong giây lát.", offline: "Không kết nối được máy chủ trợ lý.",
       lexical: "Tìm theo từ khóa", hybrid: "Tìm kiếm kết hợp", llm: "Có diễn giải",
-      inForce: "Còn hiệu lực", expired: "Hết hiệu lực", notYet: "Chưa có hiệu lực", lowConf: "Bản OCR – độ tin cậy thấp",
+      inForce: "Còn hiệu lực", expired: "Hết hiệu lực", notYet: "Chưa có hiệu lực", lowConf: "Bản OCR – độ tin cậy thấp", doubt: "Cần kiểm tra hiệu lực",
       helpful: "Câu trả lời hữu ích", notHelpful: "Câu trả lời chưa hữu ích", thanks: "Cảm ơn phản hồi của bạn!",
       procedure: "Thủ tục", authority: "Cơ quan tiếp nhận", documents: "Hồ sơ", timeLimit: "Thời hạn", result: "Kết quả",
       provision: "Nội dung điều khoản", loading: "Đang tải…", thinking: "Đang tra cứu văn bản…",
@@ -46,7 +46,7 @@
       suggested: "Suggested questions", basis: "Legal basis", notes: "Notes", fullText: "Show the full answer",
       building: "Building the index… The assistant will be ready shortly.", offline: "Cannot reach the assistant server.",
       lexical: "Keyword search", hybrid: "Hybrid search", llm: "With explanation",
-      inForce: "In force", expired: "No longer in force", notYet: "Not yet in force", lowConf: "OCR copy – low confidence",
+      inForce: "In force", expired: "No longer in force", notYet: "Not yet in force", lowConf: "OCR copy – low confidence", doubt: "Validity to be checked",
       helpful: "Helpful answer", notHelpful: "Unhelpful answer", thanks: "Thank you for your feedback!",
       procedure: "Procedure", authority: "Receiving authority", documents: "Dossier", timeLimit: "Time limit", result: "Result",
       provision: "Provision text", loading: "Loading…", thinking: "Searching the legal texts…",
@@ -306,6 +306,7 @@
 
   function badgeOf(c) {
     if (c.low_confidence && c.in_force !== false) return { cls: "htp-b-amber", label: t("lowConf") };
+    if (c.validity_doubt && c.in_force !== false) return { cls: "htp-b-amber", label: t("doubt") };
     if (c.in_force) return { cls: "htp-b-green", label: t("inForce") };
     var note = (c.status_note || "").toLowerCase();
     return { cls: "htp-b-red", label: note.indexOf("chưa") === 0 || note.indexOf("not yet") === 0 ? t("notYet") : t("expired") };
