@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ from indexing.text import fold, normalize
 
 BANK_DIR = Path(__file__).resolve().parent / "scope"
 BANKS = {"in": "in_scope.jsonl", "out": "out_of_scope.jsonl"}
-_MEMO: dict[Path, dict[str, np.ndarray]] = {}  # one computation per process and cache file
+_MEMO: dict[Path, dict[str, np.ndarray]] = {}
+log = logging.getLogger("htp")  # one computation per process and cache file
 
 
 class ScopeBankError(ValueError):
@@ -106,10 +108,13 @@ class ScopeGuard:
                         vecs = None
                 if vecs is None or any(len(vecs[s]) != len(texts[s]) for s in BANKS):
                     vecs = {side: self._embed(t) for side, t in texts.items()}
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-                    np.savez(tmp, **vecs)
-                    tmp.replace(path)  # atomic: a killed process never leaves half a cache
+                    try:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+                        np.savez(tmp, **vecs)
+                        tmp.replace(path)  # atomic: a killed process never leaves half a cache
+                    except OSError as e:  # a read-only home: keep the vectors in memory, recompute next time
+                        log.warning("htp: cannot cache scope vectors in %s (%s)", path.parent, e)
                 _MEMO[path] = vecs
                 self._vecs, self._texts = vecs, texts
             return self._vecs

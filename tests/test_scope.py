@@ -134,3 +134,12 @@ def test_unreadable_bank_disables_the_check_but_not_the_answers(small_settings, 
     from assistant.query import parse_query
 
     assert a.refusal_threshold(parse_query("miễn thuế", a.catalog)) >= a.settings.refusal_threshold_no_scope
+
+
+def test_unwritable_cache_keeps_the_vectors_in_memory(tmp_path, e5):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    scope_mod._MEMO.clear()
+    guard = ScopeGuard(e5, "test-e5", blocker / "cache", bank_dir=write_banks(tmp_path / "banks"))
+    assert guard.judge("Thời tiết Hà Nội ngày mai?").margin > 0  # answered, nothing written
+    assert not (blocker / "cache").exists()
