@@ -11,6 +11,7 @@ import logging
 import time
 import unicodedata
 import uuid
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from corpus.catalog import Catalog, load_catalog
 from corpus.loader import Corpus, load_corpus
 
-from .asked import unstated
+from .asked import AskedConcept, unstated
 from .compose import (choose, compose_text, missing_notes, refusal_text, to_citation, validity_notes)
 from .config import Settings, get_settings
 from .conversation import Turn, content_words, contextualize
@@ -46,6 +47,17 @@ def clean_question(question: object, max_chars: int) -> str:
 
 
 log = logging.getLogger("htp")
+
+
+@dataclass
+class Verdict:
+    """The refusal decision of one answer and the evidence it rested on (shown in `Answer.evidence`)."""
+
+    reason: str | None = None  # None: answer
+    scope_margin: float | None = None
+    unstated: AskedConcept | None = None
+
+
 FOLLOW_UP_MAX_WORDS = 10
 FOLLOW_UP_CONFIDENCE = 0.6
 
@@ -66,7 +78,6 @@ class Assistant:
         self._corpus_hashes: dict[str, str] | None = None
         self._scope: ScopeGuard | None = None
         self._scope_error: str | None = None
-        self._margins: dict[tuple[str, str], float] = {}
 
     @property
     def corpus(self) -> Corpus:
@@ -99,8 +110,7 @@ class Assistant:
                 try:
                     self.scope.vectors()
                 except ScopeBankError as e:
-                    self._scope_error = str(e)
-                    log.warning("htp: scope check disabled: %s", e)
+                    self._disable_scope(e)
         from indexing.terms import query_terms
 
         query_terms("Khu công nghệ cao được ưu đãi gì?")
@@ -155,11 +165,12 @@ class Assistant:
                                    score=round(a.score, 4), provision_id=a.best.node_id, in_force=a.in_force)
                      for a in res.articles[:k]]
         notes = missing_notes(pq.missing_refs, self.catalog, lang) + self._absent_article_notes(own, lang)
-        reason = self._refusal_reason(pq, res)
+        verdict = self._verdict(pq, res)
+        reason = verdict.reason
         if reason is None and own.refs and all(self._article_absent(r) for r in own.refs):
             reason = "no_such_article"
         if reason == "not_stated":
-            c = self._unstated(pq, res)
+            c = verdict.unstated
             notes.append(f"The texts found do not state {c.label_en}; the corpus does not hold the document that "
                          f"sets it." if lang == "en" else
                          f"Các văn bản tìm được không quy định {c.label_vi}; kho dữ liệu chưa có văn bản quy định "
@@ -188,7 +199,7 @@ class Assistant:
 
                 ans = llm_answer(self.settings, ans)
         timings["compose"] = (time.perf_counter() - t) * 1000
-        ans.evidence = {k2: round(v, 4) for k2, v in self._evidence(pq, res).items()}
+        ans.evidence = {k2: round(v, 4) for k2, v in self._evidence(pq, res, verdict).items()}
         ans.restored_query = res.restored or None
         ans.answer_id = answer_id
         if session_id and record:
@@ -216,32 +227,30 @@ class Assistant:
         yield "done", ans
 
     # ------------------------------------------------------------------------------------------ helpers
-    def _should_refuse(self, pq: ParsedQuery, res: SearchResult) -> bool:
-        return self._refusal_reason(pq, res) is not None
-
-    def _refusal_reason(self, pq: ParsedQuery, res: SearchResult) -> str | None:
+    def _verdict(self, pq: ParsedQuery, res: SearchResult) -> Verdict:
+        """Whether to refuse, and why; each piece of evidence is computed once, in this order."""
         if not res.articles:
-            return "weak_evidence"
+            return Verdict("weak_evidence")
         if pq.missing_refs and not pq.refs:
-            return "not_in_corpus"  # the question is about a text the corpus does not hold: say so, cite nothing
+            return Verdict("not_in_corpus")  # a text the corpus does not hold: say so, cite nothing
         if any(r.article for r in pq.refs) and res.articles[0].best.document in {r.number for r in pq.refs}:
-            return None  # an explicit "Điều N <document>" that exists is always answered
+            return Verdict()  # an explicit "Điều N <document>" that exists is always answered
         if pq.language == "en" and pq.expanded == pq.text:
-            return "out_of_scope"  # no word of the question is in the domain glossary: nothing to look for
+            return Verdict("out_of_scope")  # no word of the question is in the domain glossary
         if pq.refs:
-            return None if self.confidence(res, pq) >= self.refusal_threshold(pq) else "weak_evidence"
+            return Verdict("weak_evidence" if self._weak(pq, res) else None)
         margin = self.scope_margin(pq, res)
         if margin is not None and margin > self.scope_threshold(pq):
-            return "out_of_scope"
-        if self.confidence(res, pq) < self.refusal_threshold(pq):
-            return "weak_evidence"
-        return "not_stated" if self._unstated(pq, res) else None
-
-    def _unstated(self, pq: ParsedQuery, res: SearchResult):
-        """A figure the question asks for (fine, fee, tax bracket) that none of the best provisions mentions."""
+            return Verdict("out_of_scope", margin)
+        if self._weak(pq, res):  # after the scope check: a bank found broken there raises the threshold
+            return Verdict("weak_evidence", margin)
         nodes = self.handle.generation().nodes
         texts = [nodes[h.node_id].text for a in res.articles[:3] for h in a.clauses[:2] if h.node_id in nodes]
-        return unstated(pq.text, texts)
+        asked = unstated(pq.text, texts)  # a fine, fee or tax bracket none of the best provisions mentions
+        return Verdict("not_stated" if asked else None, margin, asked)
+
+    def _weak(self, pq: ParsedQuery, res: SearchResult) -> bool:
+        return self.confidence(res, pq) < self.refusal_threshold(pq)
 
     # ---- scope (nearest example questions in the embedding space) ----------------------------------------
     @property
@@ -265,23 +274,19 @@ class Assistant:
         guard = self.scope
         if guard is None:
             return None
-        key = (pq.text, res.mode)
-        if key not in self._margins:
+        try:
             # English retrieval embeds the question with its glossary terms; the banks hold plain questions.
-            try:
-                if res.query_vector is not None and pq.language != "en":
-                    verdict = guard.judge_vector(np.asarray(res.query_vector, dtype=np.float32))
-                else:
-                    verdict = guard.judge(pq.text)
-            except ScopeBankError as e:
-                # A broken installation must not stop answers: refuse on word coverage alone, and say why once.
-                self._scope_error = str(e)
-                log.warning("htp: scope check disabled: %s", e)
-                return None
-            if len(self._margins) > 256:
-                self._margins.clear()
-            self._margins[key] = verdict.margin
-        return self._margins[key]
+            if res.query_vector is not None and pq.language != "en":
+                return guard.judge_vector(np.asarray(res.query_vector, dtype=np.float32)).margin
+            return guard.judge(pq.text).margin
+        except ScopeBankError as e:
+            self._disable_scope(e)
+            return None
+
+    def _disable_scope(self, e: ScopeBankError) -> None:
+        # A broken installation must not stop answers: refuse on word coverage alone, and say why once.
+        self._scope_error = str(e)
+        log.warning("htp: scope check disabled: %s", e)
 
     def scope_threshold(self, pq: ParsedQuery) -> float:
         s = self.settings
@@ -289,13 +294,12 @@ class Assistant:
             return s.scope_margin_en
         return s.scope_margin_noaccent if pq.accentless else s.scope_margin_vi
 
-    def _evidence(self, pq: ParsedQuery, res: SearchResult) -> dict[str, float]:
+    def _evidence(self, pq: ParsedQuery, res: SearchResult, verdict: Verdict) -> dict[str, float]:
         out = {"coverage": res.coverage, "confidence": self.confidence(res, pq)}
         if res.mode == "hybrid":
             out["top_dense"] = res.top_dense
-        margin = self._margins.get((pq.text, res.mode))
-        if margin is not None:
-            out["scope_margin"] = margin
+        if verdict.scope_margin is not None:
+            out["scope_margin"] = verdict.scope_margin
         return out
 
     def refusal_threshold(self, pq: ParsedQuery) -> float:
