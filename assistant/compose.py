@@ -109,7 +109,7 @@ def to_citation(c: Chosen, catalog: Catalog, as_of: dt.date, lang: str, index: i
         provision_id=provision_id(c.meta.number, c.article.number, clause, c.point),
         citation=full_citation(c.meta, c.article.number, clause, c.point, lang=lang),
         short=short_citation(c.meta, c.article.number, clause, c.point),
-        low_confidence=c.meta.low_confidence, validity_doubt=v.in_force and doubtful(c.meta, as_of), index=index)
+        low_confidence=c.meta.low_confidence, validity_doubt=v.doubtful, index=index)
 
 
 def validity_notes(cits: list[Citation], catalog: Catalog, as_of: dt.date, lang: str) -> list[str]:

@@ -15,6 +15,7 @@ class Validity:
     note_vi: str
     note_en: str
     replaced_by: tuple[str, ...] = ()
+    doubtful: bool = False  # in force as far as the corpus shows, on a basis that has gone (see the note)
 
     def note(self, lang: str = "vi") -> str:
         return self.note_en if lang == "en" else self.note_vi
@@ -77,10 +78,11 @@ def validity(doc: DocumentMeta, as_of: dt.date, catalog: Catalog | None = None, 
         if expires:
             vi += f" (đến hết {fmt_date(expires - dt.timedelta(days=1))})"
             en += f" (until {fmt_date(expires - dt.timedelta(days=1))})"
-    if ok and doubtful(doc, as_of):
+    doubt = ok and doubtful(doc, as_of)
+    if doubt:
         vi = f"cần kiểm tra hiệu lực (chưa thấy văn bản bãi bỏ): {doc.validity_doubt.vi}"
         en = f"validity to be checked (no repeal found): {doc.validity_doubt.en}"
     if doc.low_confidence:
         vi += "; bản OCR chưa kiểm chứng, độ tin cậy thấp"
         en += "; unverified OCR copy, low confidence"
-    return Validity(ok, effective, expires, vi, en, replaced)
+    return Validity(ok, effective, expires, vi, en, replaced, doubt)

@@ -13,7 +13,7 @@ from corpus.catalog import Catalog, DocumentMeta, MissingDocument
 from corpus.citation import full_citation, short_citation
 from corpus.loader import Corpus, LegalDocument
 from corpus.models import Article, Clause, Point, parse_provision_id, provision_id
-from corpus.validity import Validity, doubtful, validity
+from corpus.validity import Validity, validity
 from indexing.text import fold
 
 _SAFE_ID = re.compile(r"^[\w./:\- ]{1,120}$")
@@ -65,7 +65,7 @@ def document_summary(meta: DocumentMeta | MissingDocument, catalog: Catalog, cor
             "issued": _iso(meta.issued), "effective": _iso(meta.effective), "expires": _iso(meta.expires),
             "in_corpus": corpus.get(meta.number) is not None, "in_force": v.in_force,
             "status": status_word(v, as_of), "status_note": v.note(lang), "low_confidence": meta.low_confidence,
-            "validity_doubt": v.in_force and doubtful(meta, as_of),
+            "validity_doubt": v.doubtful,
             "confidence": meta.confidence, "partial": meta.partial,
             "replaced_by": [{"number": r.number, "from": _iso(r.from_), "note": r.note} for r in meta.replaced_by],
             "amended_by": [{"number": r.number, "from": _iso(r.from_), "note": r.note} for r in meta.amended_by]}
@@ -149,7 +149,7 @@ def provision_json(pid: str, catalog: Catalog, corpus: Corpus, as_of: dt.date, l
             "highlight": {"clause": clause_no, "point": point, "anchor": anchor(art_no, clause_no, point)},
             "in_force": v.in_force, "status": status_word(v, as_of), "status_note": v.note(lang),
             "low_confidence": doc.meta.low_confidence, "as_of": as_of.isoformat(),
-            "validity_doubt": v.in_force and doubtful(doc.meta, as_of),
+            "validity_doubt": v.doubtful,
             "citation": full_citation(doc.meta, art_no, clause_no, point, lang=lang),
             "citation_vi": full_citation(doc.meta, art_no, clause_no, point, lang="vi"),
             "short": short_citation(doc.meta, art_no, clause_no, point),
