@@ -168,9 +168,11 @@ def _naming_alias(alias: str) -> str | None:
     return a if len(a) >= 6 and _NAMING.match(a) else None
 
 
-def _position_in(f: str, bare: str, pos: int) -> int:
-    """Map a position in the comma-less copy back to the question (commas only ever shorten it)."""
-    return pos + f[: pos + 1].count(",") if "," in f else pos
+def _find_name(name: str, f: str) -> re.Match | None:
+    """A document's name (folded) in the folded question, with or without its commas ("Luật thuế xuất khẩu,
+    thuế nhập khẩu")."""
+    words = re.sub(r"\s*,\s*", " ", name).split()
+    return re.search(r"(?<!\w)" + r"(?:\s*,\s*|\s+)".join(map(re.escape, words)) + r"(?!\w)", f)
 
 
 def _article_owner(found: list[str], where: dict[str, int], art: re.Match) -> str | None:
@@ -226,26 +228,16 @@ def find_references(text: str, catalog: Catalog) -> tuple[list[DocRef], list[str
             for d in miss:
                 if d.number not in missing:
                     missing.append(d.number)
-    # Names are matched with and without commas ("Luật thuế xuất khẩu, thuế nhập khẩu").
-    bare = re.sub(r"\s*,\s*", " ", f)
     for d in catalog.documents:
         for alias in [*d.aliases, d.short]:
             a = _naming_alias(alias)
-            if not a:
-                continue
-            a = re.sub(r"\s*,\s*", " ", a)
-            m = re.search(rf"(?<!\w){re.escape(a)}(?!\w)", bare)
+            m = _find_name(a, f) if a else None
             if m:
-                add(d.number, _position_in(f, bare, m.start()))
+                add(d.number, m.start())
                 break
     for d in catalog.not_in_corpus:
-        for alias in d.aliases:
-            a = _naming_alias(alias)
-            if not a or d.number in missing:
-                continue
-            a = re.sub(r"\s*,\s*", " ", a)
-            if re.search(rf"(?<!\w){re.escape(a)}(?!\w)", bare):
-                missing.append(d.number)
+        if d.number not in missing and any((a := _naming_alias(alias)) and _find_name(a, f) for alias in d.aliases):
+            missing.append(d.number)
     # One phrase can name two documents ("Luật Công nghệ cao 2008" also matches the 2025 law's "luật công nghệ
     # cao"): among documents named at the same place, a year in the question decides.
     years = set(_YEAR.findall(f))
