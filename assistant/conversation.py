@@ -58,17 +58,22 @@ class Contextualized:
     context_documents: list[str]
 
 
+def _key(word: str) -> str:
+    """A whitespace-separated word as compared across turns: folded, lower-case, without punctuation."""
+    return fold(normalize(word)).lower().strip("?,.!:;()")
+
+
 def previous_topic(question: str, prev: Turn) -> str:
     """The previous turn's words, minus the slot the new question replaces: in "còn thuế nhập khẩu thì sao?"
     after "… miễn thuế TNDN …", the word after the shared head "thuế" (TNDN) is what changed. A head the new
     question does not follow with a word of its own ("nếu dự án nằm ngoài khu thì sao?") replaces nothing."""
-    toks = [fold(normalize(w)).lower().strip("?,.!:;()") for w in re.findall(r"\S+", question)]
+    toks = [_key(w) for w in re.findall(r"\S+", question)]
     cur = set(content_words(question))
     follows = {a: b for a, b in zip(toks, toks[1:]) if b and b not in STOP and b not in _GENERIC and b != a}
     prev_words = re.findall(r"\S+", prev.search_query)
     out, skip = [], 0
     for w in prev_words:
-        key = fold(normalize(w)).lower().strip("?,.!:;()")
+        key = _key(w)
         if skip and key not in cur and key not in STOP:
             skip -= 1
             continue

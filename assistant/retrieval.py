@@ -64,7 +64,7 @@ def dense_query_text(q: ParsedQuery, restored: str | None = None) -> str:
     their accents restored (e5 reads folded Vietnamese poorly)."""
     if q.language == "en" and q.expanded != q.text:
         return f"{q.text} ({q.expanded[len(q.text):].strip()})"
-    if q.accentless and restored:
+    if restored:
         return restored
     return q.text
 
@@ -160,8 +160,6 @@ class HybridRetriever:
         self.doubt_factor = 0.85
         self.rank_bonus: dict[str, float] = dict(rank_bonus or {})  # by document type (legal hierarchy)
         self.lm_texts = list(lm_texts or [])  # questions in natural wording, for diacritic restoration
-        self.restore_accents = True
-        self.lexical_restored = True  # the restored words also feed BM25 (accented compounds)
         self._meta_cache: dict[str, tuple] = {}
 
     def lexical_weight(self, q: ParsedQuery) -> float:
@@ -179,11 +177,10 @@ class HybridRetriever:
         n = len(ids)
 
         t = time.perf_counter()
-        restored = self.restorer(gen).restore(q.text) if q.accentless and self.restore_accents else None
-        lex_text = q.expanded
-        if restored and self.lexical_restored:
-            lex_text = restored + q.expanded[len(q.text):]
-        terms = query_terms(lex_text)
+        # An accentless question is searched (and embedded) with its accents restored: BM25 then also gets the
+        # accented compounds.
+        restored = self.restorer(gen).restore(q.text) if q.accentless else None
+        terms = query_terms(restored + q.expanded[len(q.text):] if restored else q.expanded)
         timings["segment"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         lex = gen.lexical.scores(terms) if lexical else np.zeros(n, dtype=np.float32)
