@@ -13,7 +13,6 @@ import gc
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -169,12 +168,6 @@ def bench_index(full: bool = typer.Option(False, help="also embed the whole corp
 
 
 # ---------------------------------------------------------------------------------------------- server
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @bench_app.command("server")
 def bench_server(requests: int = typer.Option(200, help="requests in total"), clients: int = 8) -> dict:
     """Throughput and p95 with concurrent clients on loopback against a real uvicorn; server RSS."""
@@ -182,19 +175,11 @@ def bench_server(requests: int = typer.Option(200, help="requests in total"), cl
 
     import httpx
 
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port), "--no-build"],
-                            env={**os.environ, "HTP_RATE_LIMIT_PER_MINUTE": "100000"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    from .load import LocalServer
+
+    server = LocalServer(env={**os.environ, "HTP_RATE_LIMIT_PER_MINUTE": "100000"}).start("/readyz", timeout=60)
+    proc, base = server.proc, server.base_url
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
         qs = [r["question"] for r in _questions()]
         for q in qs[:10]:
             httpx.post(f"{base}/api/chat", json={"message": q}, timeout=60)
@@ -219,8 +204,7 @@ def bench_server(requests: int = typer.Option(200, help="requests in total"), cl
         wall = asyncio.run(main())
         rss_after = _rss_mb(proc.pid)
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        server.stop()
     t = Table(title=f"server — {requests} POST /api/chat, {clients} concurrent clients, 1 worker")
     for c in ("requests/s", "p50 ms", "p95 ms", "errors", "RSS after warm-up MB", "RSS after load MB"):
         t.add_column(c)

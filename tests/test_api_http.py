@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,15 +13,10 @@ import httpx
 import pytest
 
 from assistant.api.indexjob import settings_env
+from evals.load import LocalServer, ServerError, free_port
 
 Q = "Điều kiện thành lập khu công nghệ cao là gì?"
 TAX = "Doanh nghiệp công nghệ cao được ưu đãi thuế thu nhập doanh nghiệp như thế nào?"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -35,32 +27,15 @@ def serve(settings, log: Path, build: bool = False, ready_timeout: float = 180.0
     port = free_port()
     env = settings_env(settings)
     env["HTP_CORS_ORIGINS"] = json.dumps([f"http://127.0.0.1:{port}", *origins])
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port",
-                                 str(port), "--build" if build else "--no-build"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    server = LocalServer(env=env, log=log, port=port, build=build)
     try:
-        deadline = time.monotonic() + ready_timeout
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-            try:
-                r = httpx.get(base + ("/readyz" if wait_ready else "/healthz"), timeout=5)
-                if r.status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server not ready after {ready_timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.5)
-        yield base
+        server.start("/readyz" if wait_ready else "/healthz", timeout=ready_timeout)
+    except ServerError as e:
+        pytest.fail(str(e))
+    try:
+        yield server.base_url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from corpus.catalog import load_catalog
+from evals.load import free_port
 from indexing.build import BuildOptions, build_index
 from indexing.store import IndexLayout
 from indexing.vectors import VectorStoreError, chroma_client, get_collection
@@ -27,12 +27,6 @@ documents:
 - {number: 55/2099/NĐ-CP, type: Nghị định, title: Nghị định quy định về khu thử nghiệm, short: NĐ 55/2099,
    file: nghi-dinh-phap-dien.txt}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
