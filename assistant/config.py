@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     scope_margin_vi: float = 0.0
     scope_margin_noaccent: float = 0.0
     scope_margin_en: float = 0.02
+    # In a conversation: a short question at most this far above its threshold is read with the previous
+    # topic before being refused; a follow-up further above it whose own words are missing (below
+    # follow_up_own_coverage) from the previous topic's provisions changed the subject and is refused.
+    follow_up_scope_slack: float = 0.02
+    follow_up_own_coverage: float = 0.5
 
     # Optional LLM (OpenAI-compatible)
     llm_base_url: str | None = None

