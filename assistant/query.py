@@ -154,6 +154,21 @@ def expand_abbreviations(text: str) -> str:
     return " ".join(out)
 
 
+_ABBR_TOKEN = re.compile(r"(?<![\w/&-])[\w&]+(?![\w/&-])")
+
+
+def spell_out(text: str) -> str:
+    """The question with its abbreviations written out in place ("miễn thuế TNDN trong KCNC" → "miễn thuế thu
+    nhập doanh nghiệp trong khu công nghệ cao"): the embedder reads words, not chat shorthand. Parts of document
+    numbers ("10/2024/NĐ-CP") stay as they are."""
+    def one(m: re.Match) -> str:
+        tok = m.group(0)
+        exp = ABBREVIATIONS.get(fold(tok).lower())
+        return exp if exp and (tok.isupper() or tok.islower() or tok == fold(tok)) else tok
+
+    return _ABBR_TOKEN.sub(one, text)
+
+
 def english_glossary(text: str) -> str:
     # Each phrase once: entries overlap, and a repeated phrase would weigh twice in BM25.
     return " ".join(dict.fromkeys(vi for rx, vi in _GLOSSARY if rx.search(text)))

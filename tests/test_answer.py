@@ -202,3 +202,17 @@ def test_references_and_their_articles(question, expected):
 
     refs = parse_query(question, load_catalog()).refs
     assert [(r.number, r.article, r.clause) for r in refs] == expected
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("Thủ tục cấp GPLĐ cho chuyên gia trong KCNC?",
+     "Thủ tục cấp giấy phép lao động cho chuyên gia trong khu công nghệ cao?"),
+    ("dn cnc duoc mien thue tndn may nam", "doanh nghiệp công nghệ cao duoc mien thue thu nhập doanh nghiệp may nam"),
+    # parts of a document number, and words that only look like an abbreviation, stay as written
+    ("Điều 5 NĐ 10/2024/NĐ-CP", "Điều 5 nghị định 10/2024/NĐ-CP"),
+    ("Để được ưu đãi", "Để được ưu đãi"),
+])
+def test_abbreviations_are_spelled_out_in_place(question, expected):
+    from assistant.query import spell_out
+
+    assert spell_out(question) == expected
