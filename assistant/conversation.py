@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from indexing.terms import STOP
+from indexing.terms import is_stop
 from indexing.text import fold, normalize
 
 # Strong cues make a follow-up whatever the length ("còn thuế nhập khẩu thì sao?", "what about the fee?").
@@ -38,7 +38,8 @@ class Turn:
 
 
 def content_words(text: str) -> list[str]:
-    return [w for w in re.findall(r"\w+", fold(normalize(text)).lower()) if w not in STOP and len(w) > 1]
+    """The words that carry meaning, folded ("thẻ" stays: only "thế" is a function word)."""
+    return [fold(w) for w in re.findall(r"\w+", normalize(text).lower()) if len(w) > 1 and not is_stop(w)]
 
 
 def is_elliptical(question: str) -> bool:
@@ -58,28 +59,30 @@ class Contextualized:
     context_documents: list[str]
 
 
-def _key(word: str) -> str:
-    """A whitespace-separated word as compared across turns: folded, lower-case, without punctuation."""
-    return fold(normalize(word)).lower().strip("?,.!:;()")
+def _word(word: str) -> str:
+    """A whitespace-separated word, lower-case, without punctuation."""
+    return normalize(word).lower().strip("?,.!:;()")
+
 
 
 def previous_topic(question: str, prev: Turn) -> str:
     """The previous turn's words, minus the slot the new question replaces: in "còn thuế nhập khẩu thì sao?"
     after "… miễn thuế TNDN …", the word after the shared head "thuế" (TNDN) is what changed. A head the new
     question does not follow with a word of its own ("nếu dự án nằm ngoài khu thì sao?") replaces nothing."""
-    toks = [_key(w) for w in re.findall(r"\S+", question)]
+    words = [_word(w) for w in re.findall(r"\S+", question)]
     cur = set(content_words(question))
-    follows = {a: b for a, b in zip(toks, toks[1:]) if b and b not in STOP and b not in _GENERIC and b != a}
-    prev_words = re.findall(r"\S+", prev.search_query)
+    follows = {fold(a): fold(b) for a, b in zip(words, words[1:])
+               if b and not is_stop(b) and fold(b) not in _GENERIC and fold(b) != fold(a)}
     out, skip = [], 0
-    for w in prev_words:
-        key = _key(w)
-        if skip and key not in cur and key not in STOP:
+    for w in re.findall(r"\S+", prev.search_query):
+        word = _word(w)
+        key, stop = fold(word), is_stop(word)
+        if skip and key not in cur and not stop:
             skip -= 1
             continue
         skip = 0
         out.append(w)
-        if key in cur and key not in STOP and key in follows:
+        if key in cur and not stop and key in follows:
             skip = 1
     return " ".join(out)
 

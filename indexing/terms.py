@@ -22,7 +22,18 @@ STOP = set("""
 va cua cac la co duoc cho voi theo tai trong nay do khi thi ma de nhung mot ve tu den hoac nhu tren duoi
 the nao gi bao nhieu sao khong a o ai nhe vay ha cho toi minh ban chung em anh chi xin hoi
 """.split())
+# The same words as written with their accents: folded, "thẻ" (card) and "thế" (so) are both "the", and only
+# the second is a function word.
+STOP_ACCENTED = set("""
+và của các là có được cho với theo tại trong này đó khi thì mà để những một về từ đến hoặc như trên dưới
+thế nào gì bao nhiêu sao không à ở ai nhé vậy hả tôi mình bạn chúng em anh chị xin hỏi
+""".split())
 _PUNCT = re.compile(r"^[\W_]+$")
+
+
+def is_stop(word: str) -> bool:
+    """A function word, judged on its accents when it has them (lower-case, NFC)."""
+    return fold(word) in STOP and (not has_diacritics(word) or word in STOP_ACCENTED)
 
 _lock = threading.Lock()
 

@@ -184,6 +184,9 @@ def test_previous_topic_replaces_only_the_changed_slot():
     # "khu" is not followed by a word of the new question's own: "khu công nghệ cao" stays whole
     prev = Turn("", "Cơ quan nào cấp giấy chứng nhận đăng ký đầu tư cho dự án trong khu công nghệ cao?", "vi")
     assert previous_topic("nếu dự án nằm ngoài khu thì sao?", prev) == prev.search_query
+    # "thẻ" (card) folds to the function word "thế" but is not one: the card's grade is the slot
+    prev = Turn("", "Thẻ vàng nhân lực công nghệ cao được hưởng những gì?", "vi")
+    assert previous_topic("thẻ kim cương thì hơn gì?", prev) == "Thẻ nhân lực công nghệ cao được hưởng những gì?"
 
 
 @pytest.mark.parametrize("question,expected", [
