@@ -19,6 +19,7 @@ import numpy as np
 from corpus.catalog import Catalog, load_catalog
 from corpus.loader import Corpus, load_corpus
 
+from .annexes import about_annex, annex_notes, asks_membership, mentions_annex
 from .asked import AskedConcept, unstated
 from .compose import (choose, compose_text, missing_notes, refusal_text, to_citation, validity_notes)
 from .config import Settings, get_settings
@@ -169,6 +170,11 @@ class Assistant:
         if (verdict.reason is None and ctx.follow_up and own_res is not None
                 and self._changed_subject(own, own_res, res)):
             verdict = Verdict("out_of_scope", verdict.scope_margin)
+        lists = [a.document for a in res.articles[:5] if self._list_missing(a)] if about_annex(q) else []
+        if verdict.reason is None and lists and asks_membership(q):
+            # "Is X on the list?" and the list is an annex the corpus copy lacks: say so instead of guessing.
+            verdict = Verdict("not_in_corpus", verdict.scope_margin)
+            notes += annex_notes(lists, self.catalog, lang)
         reason = verdict.reason
         if reason is None and own.refs and all(self._article_absent(r) for r in own.refs):
             reason = "no_such_article"
@@ -188,6 +194,8 @@ class Assistant:
             chosen = choose(self.corpus, self.catalog, res.articles, pq, as_of)
             cits = [to_citation(c, self.catalog, as_of, lang, i + 1) for i, c in enumerate(chosen)]
             notes = validity_notes(cits, self.catalog, as_of, lang) + notes
+            if about_annex(q):
+                notes += annex_notes([c.document for c in cits], self.catalog, lang)
             lead, text = compose_text(cits, lang, notes)
             ans = Answer(question=q, answer=text, refused=False, language=lang, citations=cits,
                          retrieved=retrieved, as_of=as_of.isoformat(), mode=res.mode, lead=lead, notes=notes,
@@ -350,6 +358,13 @@ class Assistant:
             return res.coverage
         dense = min(1.0, max(0.0, (res.top_dense - 0.80) / 0.10))
         return 0.5 * res.coverage + 0.5 * dense
+
+    def _list_missing(self, top) -> bool:
+        """The article issues or refers to an annex that its document's corpus copy lacks."""
+        meta = self.catalog.by_number(top.document)
+        doc = self.corpus.get(top.document)
+        art = doc.article(top.article) if doc is not None else None
+        return bool(meta and meta.missing_annexes and art is not None and mentions_annex(art.full_text()))
 
     def _article_absent(self, ref) -> bool:
         doc = self.corpus.get(ref.number)

@@ -52,6 +52,14 @@ class ValidityDoubt(BaseModel):
     en: str
 
 
+class MissingAnnex(BaseModel):
+    """An annex (phụ lục) the document has but the corpus copy lacks: the rule can be cited, the list cannot."""
+
+    name: str  # as the text names it: "Phụ lục I"
+    vi: str  # what it holds, in Vietnamese
+    en: str
+
+
 class DocumentMeta(BaseModel):
     model_config = ConfigDict(extra="allow")
     number: str
@@ -74,6 +82,7 @@ class DocumentMeta(BaseModel):
     confidence: str = "high"
     partial: bool = False
     known_gaps: list[str] = []
+    missing_annexes: list[MissingAnnex] = []
     validity_doubt: ValidityDoubt | None = None
     notes: str | None = None
     topics: list[str] = []
