@@ -145,6 +145,8 @@ def test_documents_list_with_validity(client):
     assert by_id["133/2025/QH15"]["in_force"] is True
     assert by_id["21/2008/QH12"]["in_corpus"] is False  # catalogued, not in this small corpus
     assert all("low_confidence" in d for d in body["documents"])
+    assert by_id["38/2020/QĐ-TTg"]["missing_annexes"][0]["name"] == "Phụ lục I"  # the lists the copy lacks
+    assert by_id["133/2025/QH15"]["missing_annexes"] == []
     old = {d["id"]: d for d in client.get("/api/documents?as_of=2025-01-01").json()["documents"]}
     assert old["10/2024/NĐ-CP"]["in_force"] is True
 

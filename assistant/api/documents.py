@@ -67,6 +67,8 @@ def document_summary(meta: DocumentMeta | MissingDocument, catalog: Catalog, cor
             "status": status_word(v, as_of), "status_note": v.note(lang), "low_confidence": meta.low_confidence,
             "validity_doubt": v.doubtful,
             "confidence": meta.confidence, "partial": meta.partial,
+            "missing_annexes": [{"name": a.name, "content": a.en if lang == "en" else a.vi}
+                                for a in meta.missing_annexes],
             "replaced_by": [{"number": r.number, "from": _iso(r.from_), "note": r.note} for r in meta.replaced_by],
             "amended_by": [{"number": r.number, "from": _iso(r.from_), "note": r.note} for r in meta.amended_by]}
 
