@@ -62,15 +62,31 @@ def _best_point(clause_or_art, qwords: set[str]) -> tuple[str | None, str | None
     return None, None
 
 
+def _chosen(meta: DocumentMeta, art: Article, clause_no: str | None, qwords: set[str], score: float,
+            in_force: bool) -> Chosen:
+    clause = next((c for c in art.clauses if c.number == clause_no), None) if clause_no else None
+    point, ptext = _best_point(clause or art, qwords)
+    if clause is not None:
+        quote = f"{clause.text}\n{point}) {ptext}" if point else clause.full_text()[len(clause.number) + 2:]
+    else:
+        intro = "\n".join(art.intro)
+        quote = f"{intro}\n{point}) {ptext}".strip() if point else art.body_text()
+    return Chosen(meta, art, clause, point, trim(quote), score, in_force)
+
+
 def choose(corpus: Corpus, catalog: Catalog, articles: list[ArticleHit], q: ParsedQuery, as_of: dt.date,
-           max_citations: int = 3) -> list[Chosen]:
+           max_citations: int = 3, sibling_ratio: float = 0.8) -> list[Chosen]:
+    """The provisions to cite: the best clause of each of the best articles (at most `max_citations` articles),
+    and of the first article also its runner-up clause when that scores at least `sibling_ratio` of the best:
+    "miễn thuế mấy năm" finds both the clause on when the exemption starts and the one that says how long."""
     out: list[Chosen] = []
     if not articles:
         return out
     top = articles[0].score
     qwords = _words(q.expanded)
+    seen_articles = 0
     for a in articles:
-        if len(out) >= max_citations:
+        if seen_articles >= max_citations:
             break
         if out and a.score < 0.6 * top:
             break
@@ -81,17 +97,13 @@ def choose(corpus: Corpus, catalog: Catalog, articles: list[ArticleHit], q: Pars
         art = doc.article(a.article)
         if art is None:
             continue
-        clause = None
-        if a.best.clause:
-            clause = next((c for c in art.clauses if c.number == a.best.clause), None)
-        holder = clause or art
-        point, ptext = _best_point(holder, qwords)
-        if clause is not None:
-            quote = f"{clause.text}\n{point}) {ptext}" if point else clause.full_text()[len(clause.number) + 2:]
-        else:
-            intro = "\n".join(art.intro)
-            quote = f"{intro}\n{point}) {ptext}".strip() if point else art.body_text()
-        out.append(Chosen(meta, art, clause, point, trim(quote), a.score, a.in_force))
+        out.append(_chosen(meta, art, a.best.clause, qwords, a.score, a.in_force))
+        if seen_articles == 0 and a.best.clause and len(a.clauses) > 1:
+            runner = a.clauses[1]
+            if runner.clause and runner.clause != a.best.clause and runner.score >= sibling_ratio * a.best.score:
+                out.append(_chosen(meta, art, runner.clause, qwords, a.score - (a.best.score - runner.score),
+                                   a.in_force))
+        seen_articles += 1
     # Current provisions first: a repealed one is shown after, with its status; an unverified OCR copy is
     # never the lead when a clean text is cited too.
     out.sort(key=lambda c: (not c.in_force, c.meta.low_confidence or doubtful(c.meta, as_of), -c.score))

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # publisher set: Acc@1 0.647 → 0.706).
     hierarchy_prior: dict[str, float] = {"Luật": 0.06, "Bộ luật": 0.06, "Thông tư": -0.03, "Quyết định": -0.03}
     top_k: int = 10
+    # The best article's runner-up clause is cited too when it scores at least this share of the best clause
+    # (the clause that answers is often not the one that matches most words: 0.8 shows the gold clause in
+    # 87% of answers whose article is right, against 77% with one clause per article).
+    sibling_clause_ratio: float = 0.8
     refusal_threshold: float = 0.2  # evidence below this is refused (tuned on the dev suite)
     refusal_threshold_no_scope: float = 0.35  # the same when the scope check is unavailable (lexical mode)
     # Scope check (hybrid mode): refuse when the question's nearest example questions are out of scope by more

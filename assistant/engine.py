@@ -191,7 +191,8 @@ class Assistant:
                          retrieved=retrieved, as_of=as_of.isoformat(), mode=res.mode, notes=notes,
                          search_query=ctx.query, follow_up=ctx.follow_up, refusal_reason=reason)
         else:
-            chosen = choose(self.corpus, self.catalog, res.articles, pq, as_of)
+            chosen = choose(self.corpus, self.catalog, res.articles, pq, as_of,
+                            sibling_ratio=self.settings.sibling_clause_ratio)
             cits = [to_citation(c, self.catalog, as_of, lang, i + 1) for i, c in enumerate(chosen)]
             notes = validity_notes(cits, self.catalog, as_of, lang) + notes
             if about_annex(q):
@@ -201,7 +202,9 @@ class Assistant:
                          retrieved=retrieved, as_of=as_of.isoformat(), mode=res.mode, lead=lead, notes=notes,
                          search_query=ctx.query, follow_up=ctx.follow_up)
             if is_procedural(q) or is_procedural(ctx.query):
-                arts = [(c.meta.number, c.article, c.meta.short) for c in chosen[:2]]
+                unique = {(c.meta.number, c.article.number): c for c in reversed(chosen)}  # first of each article
+                arts = [(c.meta.number, c.article, c.meta.short) for c in chosen
+                        if unique[(c.meta.number, c.article.number)] is c][:2]
                 card = extract_card(arts)
                 if not card.empty():
                     ans.procedure = card
