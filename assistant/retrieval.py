@@ -158,6 +158,7 @@ class HybridRetriever:
         self.ocr_factor = 0.85
         self.ref_doc_bonus = 0.25  # a document the question names
         self.doubt_factor = 0.85
+        self.successor_ratio = 0.8  # the replacing document's article takes the place when it scores this close
         self.rank_bonus: dict[str, float] = dict(rank_bonus or {})  # by document type (legal hierarchy)
         self.lm_texts = list(lm_texts or [])  # questions in natural wording, for diacritic restoration
         self._meta_cache: dict[str, tuple] = {}
@@ -252,10 +253,12 @@ class HybridRetriever:
                 score *= self.doubt_factor  # nor does a text whose legal basis has gone
             hits.append(Hit(nid, doc, art, clause, score, float(lnorm[j]), float(dnorm[j]), ok))
         hits.sort(key=lambda h: -h.score)
-        articles = self._aggregate(hits)
+        ranked = self._aggregate(hits)
+        articles = self._replacements_first(ranked, explicit_docs)
         timings["fusion"] = (time.perf_counter() - t) * 1000
         top_dense = max(dense_scores.values()) if dense_scores else 0.0
-        coverage = self.coverage(q, articles[0], gen) if articles else 0.0
+        # Evidence that the corpus answers at all: the best match, current or not.
+        coverage = self.coverage(q, ranked[0], gen) if ranked else 0.0
         return SearchResult(articles[: max(k, 10)], hits, mode, timings, top_dense, coverage, vec, restored or "")
 
     # ---- helpers ------------------------------------------------------------------------------
@@ -303,6 +306,26 @@ class HybridRetriever:
             if len(a.clauses) > 1:
                 a.score += 0.05 * a.clauses[1].score
         return sorted(by.values(), key=lambda a: -a.score)
+
+    def _replacements_first(self, articles: list[ArticleHit], explicit_docs: set[str],
+                            window: int = 10) -> list[ArticleHit]:
+        """An out-of-force article that still ranks above the replacing document's best article gives it its
+        place: the current rule comes first, the old one right after it (unless the question names the old
+        document)."""
+        out = list(articles)
+        i = 0
+        while i < min(len(out), window):
+            a = out[i]
+            meta = None if a.in_force or a.document in explicit_docs else self.catalog.by_number(a.document)
+            successors = {r.number for r in meta.replaced_by if r.content} if meta is not None else set()
+            j = next((j for j in range(i + 1, min(len(out), window)) if out[j].in_force
+                      and out[j].document in successors and out[j].score >= self.successor_ratio * a.score), None)
+            if j is not None:
+                newer = out.pop(j)
+                newer.score = max(newer.score, a.score)
+                out.insert(i, newer)
+            i += 1
+        return out
 
     def restorer(self, gen: LoadedGeneration) -> DiacriticRestorer:
         """Accent restoration learnt from this generation's texts (and natural questions), built once."""

@@ -20,6 +20,9 @@ class Relation(BaseModel):
     number: str
     from_: dt.date | None = Field(default=None, alias="from")
     note: str | None = None
+    # False: the newer text only repeals this one; its own matter is different (NĐ 263/2026 on hi-tech
+    # agriculture zones repeals NĐ 10/2024 on hi-tech parks), so it is no successor to rank in its place.
+    content: bool = True
 
 
 class Transition(BaseModel):

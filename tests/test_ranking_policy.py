@@ -1,0 +1,58 @@
+"""Ranking and citing policy on hand-made hits: the replacing text first, and a close runner-up clause cited."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from assistant.compose import choose
+from assistant.query import parse_query
+from assistant.retrieval import ArticleHit, Hit, HybridRetriever
+from corpus.catalog import load_catalog
+
+
+def _art(doc: str, art: str, score: float, in_force: bool, clauses: list[tuple[str, float]] | None = None):
+    hits = [Hit(f"{doc}:d{art}:k{c}", doc, art, c, s, in_force=in_force) for c, s in (clauses or [("1", score)])]
+    return ArticleHit(doc, art, score, hits[0], hits, in_force)
+
+
+@pytest.fixture(scope="module")
+def retriever():
+    return HybridRetriever(None, load_catalog())
+
+
+def test_the_replacing_law_takes_the_place_of_the_repealed_one(retriever):
+    ranked = [_art("14/2008/QH12", "14", 0.80, False), _art("320/2025/NĐ-CP", "20", 0.75, True),
+              _art("67/2025/QH15", "14", 0.70, True)]
+    out = retriever._replacements_first(ranked, explicit_docs=set())
+    assert [(a.document, a.article) for a in out] == [("67/2025/QH15", "14"), ("14/2008/QH12", "14"),
+                                                      ("320/2025/NĐ-CP", "20")]
+    assert out[0].score >= out[1].score  # scores stay in rank order
+
+
+def test_the_old_law_keeps_its_place_when_named_or_when_the_new_one_is_far_behind(retriever):
+    ranked = [_art("14/2008/QH12", "14", 0.80, False), _art("67/2025/QH15", "14", 0.70, True)]
+    named = retriever._replacements_first(ranked, explicit_docs={"14/2008/QH12"})
+    assert [a.document for a in named] == ["14/2008/QH12", "67/2025/QH15"]
+    far = [_art("14/2008/QH12", "14", 0.80, False), _art("67/2025/QH15", "14", 0.40, True)]
+    assert [a.document for a in retriever._replacements_first(far, set())] == ["14/2008/QH12", "67/2025/QH15"]
+
+
+def test_a_repealing_act_on_another_matter_is_no_successor(retriever):
+    # NĐ 263/2026 (hi-tech agriculture zones) repeals NĐ 10/2024 (hi-tech parks) but does not carry its rules
+    ranked = [_art("10/2024/NĐ-CP", "24", 0.80, False), _art("263/2026/NĐ-CP", "14", 0.79, True)]
+    assert [a.document for a in retriever._replacements_first(ranked, set())] == ["10/2024/NĐ-CP",
+                                                                                 "263/2026/NĐ-CP"]
+
+
+@pytest.mark.parametrize("runner_up,expected", [(0.85, ["4", "1"]), (0.5, ["4"])])
+def test_a_close_runner_up_clause_of_the_first_article_is_cited_too(assistant, runner_up, expected):
+    catalog = assistant.catalog
+    top = _art("67/2025/QH15", "14", 1.0, True, [("4", 1.0), ("1", runner_up)])
+    other = _art("133/2025/QH15", "22", 0.9, True, [("3", 0.9), ("4", 0.89)])
+    q = parse_query("Doanh nghiệp công nghệ cao được miễn thuế mấy năm?", catalog)
+    chosen = choose(assistant.corpus, catalog, [top, other], q, dt.date(2026, 11, 27), sibling_ratio=0.8)
+    first = [c.clause.number for c in chosen if c.meta.number == "67/2025/QH15"]
+    assert first == expected
+    # only the first article brings a second clause
+    assert [c.clause.number for c in chosen if c.meta.number == "133/2025/QH15"] == ["3"]
