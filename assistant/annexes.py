@@ -14,12 +14,15 @@ from indexing.text import fold
 
 # Matched on the folded, lower-case question.
 _ABOUT_ANNEX = re.compile(r"\b(danh muc|phu luc|danh sach|mau (so|don|van ban|to khai|nao)|bieu mau|to khai|lists?|"
-                          r"listed|annex(es)?|"
+                          r"annex(es)?|"
                           r"appendi(x|ces)|schedules?|forms?|templates?)\b")
-# "không có trong danh mục thì sao?" takes the answer (not listed) as given: that one the articles answer.
-_MEMBERSHIP = re.compile(r"(?<!khong )(?<!chua )\b(nam trong|thuoc|co trong|co ten trong|co mat trong|"
-                         r"duoc liet ke trong)\b.{0,40}\b(danh muc|danh sach|phu luc)\b|"
-                         r"(?<!not )\b(on|in|included in|part of)\b.{0,30}\b(lists?|annex)\b|(?<!not )\blisted\b")
+_MEMBER_VI = re.compile(r"\b(nam trong|thuoc|co trong|co ten trong|co mat trong|duoc liet ke trong)\b.{0,40}"
+                        r"\b(danh muc|danh sach|phu luc)\b")
+_MEMBER_EN = re.compile(r"\b(on|in|included in|part of) (the|a|this|that|any) (\w+ ){0,6}(list|annex)\b")
+# "không có trong danh mục thì sao?", "not on the list": the item is taken as not listed, and what follows from
+# that the articles do answer.
+_NEGATED = re.compile(r"\b(khong|chua|ko)\b( \w+){0,2} (nam trong|thuoc|co trong|co ten trong|co mat trong)\b|"
+                      r"\b(not|n't|isnt|arent)\b( \w+){0,3} (on|in|included in|part of)\b|n't (\w+ ){0,3}(on|in)\b")
 
 
 def about_annex(question: str) -> bool:
@@ -28,11 +31,13 @@ def about_annex(question: str) -> bool:
 
 def asks_membership(question: str) -> bool:
     """ "Is X on the list?" ("công nghệ in 3D có nằm trong danh mục … không?")."""
-    return bool(_MEMBERSHIP.search(fold(question).lower()))
+    q = fold(question).lower()
+    return bool((_MEMBER_VI.search(q) or _MEMBER_EN.search(q)) and not _NEGATED.search(q))
 
 
 def mentions_annex(text: str) -> bool:
-    return "phu luc" in fold(text).lower() or "danh muc" in fold(text).lower()
+    t = fold(text).lower()
+    return "phu luc" in t or "danh muc" in t
 
 
 def annex_notes(documents: list[str], catalog: Catalog, lang: str) -> list[str]:

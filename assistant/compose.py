@@ -85,6 +85,7 @@ def choose(corpus: Corpus, catalog: Catalog, articles: list[ArticleHit], q: Pars
     top = articles[0].score
     qwords = _words(q.expanded)
     seen_articles = 0
+    named_clause = any(r.clause for r in q.refs)  # "khoản 1 Điều 22 …": every clause there got the same bonus
     for a in articles:
         if seen_articles >= max_citations:
             break
@@ -98,7 +99,7 @@ def choose(corpus: Corpus, catalog: Catalog, articles: list[ArticleHit], q: Pars
         if art is None:
             continue
         out.append(_chosen(meta, art, a.best.clause, qwords, a.score, a.in_force))
-        if seen_articles == 0 and a.best.clause and len(a.clauses) > 1:
+        if seen_articles == 0 and a.in_force and not named_clause and a.best.clause and len(a.clauses) > 1:
             runner = a.clauses[1]
             if runner.clause and runner.clause != a.best.clause and runner.score >= sibling_ratio * a.best.score:
                 out.append(_chosen(meta, art, runner.clause, qwords, a.score - (a.best.score - runner.score),

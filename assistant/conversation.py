@@ -64,7 +64,6 @@ def _word(word: str) -> str:
     return normalize(word).lower().strip("?,.!:;()")
 
 
-
 def previous_topic(question: str, prev: Turn) -> str:
     """The previous turn's words, minus the slot the new question replaces: in "còn thuế nhập khẩu thì sao?"
     after "… miễn thuế TNDN …", the word after the shared head "thuế" (TNDN) is what changed. A head the new

@@ -167,10 +167,12 @@ class Assistant:
                      for a in res.articles[:k]]
         notes = missing_notes(pq.missing_refs, self.catalog, lang) + self._absent_article_notes(own, lang)
         verdict = self._verdict(pq, res)
-        if (verdict.reason is None and ctx.follow_up and own_res is not None
-                and self._changed_subject(own, own_res, res)):
-            verdict = Verdict("out_of_scope", verdict.scope_margin)
-        lists = [a.document for a in res.articles[:5] if self._list_missing(a)] if about_annex(q) else []
+        if verdict.reason is None and ctx.follow_up and own_res is not None:
+            own_margin = self._changed_subject(own, own_res, res)
+            if own_margin is not None:
+                verdict = Verdict("out_of_scope", own_margin)  # the evidence is the question's own margin
+        about = about_annex(q)
+        lists = [a.document for a in res.articles[:3] if self._list_missing(a)] if about else []
         if verdict.reason is None and lists and asks_membership(q):
             # "Is X on the list?" and the list is an annex the corpus copy lacks: say so instead of guessing.
             verdict = Verdict("not_in_corpus", verdict.scope_margin)
@@ -195,7 +197,7 @@ class Assistant:
                             sibling_ratio=self.settings.sibling_clause_ratio)
             cits = [to_citation(c, self.catalog, as_of, lang, i + 1) for i, c in enumerate(chosen)]
             notes = validity_notes(cits, self.catalog, as_of, lang) + notes
-            if about_annex(q):
+            if about:
                 notes += annex_notes([c.document for c in cits], self.catalog, lang)
             lead, text = compose_text(cits, lang, notes)
             ans = Answer(question=q, answer=text, refused=False, language=lang, citations=cits,
@@ -272,14 +274,17 @@ class Assistant:
         excess = self._scope_excess(pq, res)
         return excess is not None and 0 < excess <= self.settings.follow_up_scope_slack
 
-    def _changed_subject(self, own: ParsedQuery, own_res: SearchResult, res: SearchResult) -> bool:
+    def _changed_subject(self, own: ParsedQuery, own_res: SearchResult, res: SearchResult) -> float | None:
         """A question read as a follow-up ("thời tiết hôm nay thế nào?" after a tax question) that is clearly out
         of scope on its own, and whose own words the previous topic's provisions do not contain, changed the
-        subject: it is refused instead of being answered with the previous topic."""
+        subject: it is refused instead of being answered with the previous topic. Returns its own scope margin
+        then, else None."""
         excess = self._scope_excess(own, own_res)
         if excess is None or excess <= self.settings.follow_up_scope_slack or not res.articles:
-            return False
-        return self.retriever.coverage(own, res.articles[0]) < self.settings.follow_up_own_coverage
+            return None
+        if self.retriever.coverage(own, res.articles[0]) >= self.settings.follow_up_own_coverage:
+            return None
+        return excess + self.scope_threshold(own)
 
     def _weak(self, pq: ParsedQuery, res: SearchResult) -> bool:
         return self.confidence(res, pq) < self.refusal_threshold(pq)
@@ -362,12 +367,14 @@ class Assistant:
         dense = min(1.0, max(0.0, (res.top_dense - 0.80) / 0.10))
         return 0.5 * res.coverage + 0.5 * dense
 
-    def _list_missing(self, top) -> bool:
-        """The article issues or refers to an annex that its document's corpus copy lacks."""
-        meta = self.catalog.by_number(top.document)
-        doc = self.corpus.get(top.document)
-        art = doc.article(top.article) if doc is not None else None
-        return bool(meta and meta.missing_annexes and art is not None and mentions_annex(art.full_text()))
+    def _list_missing(self, hit) -> bool:
+        """The article issues or refers to a list (an annex) that its document's corpus copy lacks."""
+        meta = self.catalog.by_number(hit.document)
+        if meta is None or not any(a.kind == "list" for a in meta.missing_annexes):
+            return False
+        doc = self.corpus.get(hit.document)
+        art = doc.article(hit.article) if doc is not None else None
+        return art is not None and mentions_annex(art.full_text())
 
     def _article_absent(self, ref) -> bool:
         doc = self.corpus.get(ref.number)

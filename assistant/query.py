@@ -144,14 +144,16 @@ def detect_language(text: str) -> tuple[str, bool]:
     return ("en", False) if en / len(words) >= 0.4 else ("vi", True)
 
 
+def _abbreviation(tok: str) -> str | None:
+    """The expansion of a word typed as an abbreviation: without tone marks or vowel accents ("DN", "dn",
+    "GPLĐ", "nđ"); "để" is not "dn"… and "vật" is not VAT."""
+    if fold(tok) != tok.replace("đ", "d").replace("Đ", "D"):
+        return None
+    return ABBREVIATIONS.get(fold(tok).lower())
+
+
 def expand_abbreviations(text: str) -> str:
-    out = []
-    for tok in re.findall(r"[\w&]+", text):
-        exp = ABBREVIATIONS.get(fold(tok).lower())
-        # Only all-caps or accentless lower-case forms are abbreviations ("Dn", "dn", "DN"; not "để").
-        if exp and (tok.isupper() or tok.islower() or tok == fold(tok)):
-            out.append(exp)
-    return " ".join(out)
+    return " ".join(exp for tok in re.findall(r"[\w&]+", text) if (exp := _abbreviation(tok)))
 
 
 _ABBR_TOKEN = re.compile(r"(?<![\w/&-])[\w&]+(?![\w/&-])")
@@ -161,12 +163,7 @@ def spell_out(text: str) -> str:
     """The question with its abbreviations written out in place ("miễn thuế TNDN trong KCNC" → "miễn thuế thu
     nhập doanh nghiệp trong khu công nghệ cao"): the embedder reads words, not chat shorthand. Parts of document
     numbers ("10/2024/NĐ-CP") stay as they are."""
-    def one(m: re.Match) -> str:
-        tok = m.group(0)
-        exp = ABBREVIATIONS.get(fold(tok).lower())
-        return exp if exp and (tok.isupper() or tok.islower() or tok == fold(tok)) else tok
-
-    return _ABBR_TOKEN.sub(one, text)
+    return _ABBR_TOKEN.sub(lambda m: _abbreviation(m.group(0)) or m.group(0), text)
 
 
 def english_glossary(text: str) -> str:

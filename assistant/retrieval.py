@@ -320,10 +320,11 @@ class HybridRetriever:
             successors = {r.number for r in meta.replaced_by if r.content} if meta is not None else set()
             j = next((j for j in range(i + 1, min(len(out), window)) if out[j].in_force
                       and out[j].document in successors and out[j].score >= self.successor_ratio * a.score), None)
-            if j is not None:
+            if j is not None:  # one move per old article: it now stands right after its successor
                 newer = out.pop(j)
                 newer.score = max(newer.score, a.score)
                 out.insert(i, newer)
+                i += 1
             i += 1
         return out
 
@@ -362,7 +363,8 @@ class HybridRetriever:
         if not words:
             return 0.0
         idf, unseen = self._idf(gen, accented=has_diacritics(q.text))
-        text = " ".join(key(gen.nodes[h.node_id].text) for h in top.clauses[:3])
+        # A generation swapped since the search lacks removed nodes: they count as not found.
+        text = " ".join(key(gen.nodes[h.node_id].text) for h in top.clauses[:3] if h.node_id in gen.nodes)
         toks = set(re.findall(r"\w+", text))
         weights = {w: idf.get(w, unseen) for w in words}
         total = sum(weights.values())

@@ -59,6 +59,7 @@ class MissingAnnex(BaseModel):
     """An annex (phụ lục) the document has but the corpus copy lacks: the rule can be cited, the list cannot."""
 
     name: str  # as the text names it: "Phụ lục I"
+    kind: str = "list"  # list | forms | other: only a missing list makes "is X on it?" unanswerable
     vi: str  # what it holds, in Vietnamese
     en: str
 

@@ -32,7 +32,8 @@ _PUNCT = re.compile(r"^[\W_]+$")
 
 
 def is_stop(word: str) -> bool:
-    """A function word, judged on its accents when it has them (lower-case, NFC)."""
+    """A function word, judged on its accents when it has them (NFC)."""
+    word = word.lower()
     return fold(word) in STOP and (not has_diacritics(word) or word in STOP_ACCENTED)
 
 _lock = threading.Lock()

@@ -219,3 +219,10 @@ def test_abbreviations_are_spelled_out_in_place(question, expected):
     from assistant.query import spell_out
 
     assert spell_out(question) == expected
+
+
+@pytest.mark.parametrize("text", ["vật liệu xây dựng nhập khẩu", "Để được ưu đãi", "VẬT TƯ"])
+def test_accented_words_are_never_read_as_abbreviations(text):
+    from assistant.query import expand_abbreviations, spell_out
+
+    assert spell_out(text) == text and expand_abbreviations(text) == ""

@@ -56,3 +56,18 @@ def test_a_close_runner_up_clause_of_the_first_article_is_cited_too(assistant, r
     assert first == expected
     # only the first article brings a second clause
     assert [c.clause.number for c in chosen if c.meta.number == "133/2025/QH15"] == ["3"]
+
+
+def test_one_old_article_moves_one_successor(retriever):
+    ranked = [_art("10/2024/NĐ-CP", "6", 1.0, False), _art("133/2025/QH15", "5", 0.95, True),
+              _art("260/2026/NĐ-CP", "20", 0.9, True), _art("260/2026/NĐ-CP", "21", 0.85, True)]
+    out = retriever._replacements_first(ranked, set())
+    assert [(a.document, a.article) for a in out] == [("260/2026/NĐ-CP", "20"), ("10/2024/NĐ-CP", "6"),
+                                                      ("133/2025/QH15", "5"), ("260/2026/NĐ-CP", "21")]
+
+
+def test_a_named_clause_brings_no_runner_up(assistant):
+    top = _art("67/2025/QH15", "14", 1.0, True, [("2", 1.0), ("3", 0.95)])
+    q = parse_query("Khoản 2 Điều 14 Luật Thuế thu nhập doanh nghiệp 2025 quy định gì?", assistant.catalog)
+    chosen = choose(assistant.corpus, assistant.catalog, [top], q, dt.date(2026, 11, 27), sibling_ratio=0.8)
+    assert [c.clause.number for c in chosen] == ["2"]
