@@ -11,7 +11,7 @@ import logging
 import time
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import numpy as np
@@ -282,7 +282,9 @@ class Assistant:
         excess = self._scope_excess(own, own_res)
         if excess is None or excess <= self.settings.follow_up_scope_slack or not res.articles:
             return None
-        if self.retriever.coverage(own, res.articles[0]) >= self.settings.follow_up_own_coverage:
+        # English words never occur in the Vietnamese texts: an English question is judged on its glossary terms.
+        words = replace(own, expanded=own.expanded[len(own.text):]) if own.language == "en" else own
+        if self.retriever.coverage(words, res.articles[0]) >= self.settings.follow_up_own_coverage:
             return None
         return excess + self.scope_threshold(own)
 

@@ -159,3 +159,15 @@ def test_changing_the_subject_in_a_session_is_refused_not_answered_with_the_prev
     assert off.follow_up and off.refused and off.refusal_reason == "out_of_scope" and not off.citations
     # The refused turn is skipped: the next elliptical question still reads the work-permit topic.
     assert back.follow_up and not back.refused and back.citations[0].document == "219/2025/NĐ-CP"
+
+
+def test_an_english_follow_up_is_judged_on_its_glossary_terms(assistant, monkeypatch):
+    # With no slack every follow-up is judged by whether its own words are in the previous topic's provisions.
+    monkeypatch.setattr(assistant.settings, "follow_up_scope_slack", -1.0)
+    q1 = "What documents does a foreign expert need for a work permit?"
+    first = assistant.answer(q1, record=False)
+    history = [Turn(q1, first.search_query, first.language, [c.document for c in first.citations], first.refused)]
+    on_topic = assistant.answer("And how long is the work permit valid?", history=history, record=False)
+    assert on_topic.follow_up and not on_topic.refused
+    off = assistant.answer("how about the weather tomorrow?", history=history, record=False)
+    assert off.follow_up and off.refused and off.refusal_reason == "out_of_scope"
