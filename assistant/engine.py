@@ -172,8 +172,9 @@ class Assistant:
             if own_margin is not None:
                 verdict = Verdict("out_of_scope", own_margin)  # the evidence is the question's own margin
         about = about_annex(q)
-        lists = [a.document for a in res.articles[:3] if self._list_missing(a)] if about else []
-        if verdict.reason is None and lists and asks_membership(q):
+        lists = ([a.document for a in res.articles[:3] if self._list_missing(a)]
+                 if about and verdict.reason is None and asks_membership(q) else [])
+        if lists:
             # "Is X on the list?" and the list is an annex the corpus copy lacks: say so instead of guessing.
             verdict = Verdict("not_in_corpus", verdict.scope_margin)
             notes += annex_notes(lists, self.catalog, lang)

@@ -14,6 +14,7 @@ ahead of the first question.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -28,8 +29,8 @@ from indexing.text import fold, normalize
 
 BANK_DIR = Path(__file__).resolve().parent / "scope"
 BANKS = {"in": "in_scope.jsonl", "out": "out_of_scope.jsonl"}
-_MEMO: dict[Path, dict[str, np.ndarray]] = {}
-log = logging.getLogger("htp")  # one computation per process and cache file
+_MEMO: dict[Path, dict[str, np.ndarray]] = {}  # one computation per process and cache file
+log = logging.getLogger("htp")
 
 
 class ScopeBankError(ValueError):
@@ -89,6 +90,9 @@ class ScopeGuard:
         self._lock = threading.Lock()
         self._vecs: dict[str, np.ndarray] | None = None
         self._texts: dict[str, list[str]] = {}
+        # One answer may judge the same text more than once (a question on its own, then as a follow-up):
+        # the embedding is computed once.
+        self.judge = functools.lru_cache(maxsize=256)(self._judge)
 
     def _cache_file(self, texts: dict[str, list[str]]) -> Path:
         h = hashlib.sha1(json.dumps(texts, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:12]
@@ -123,7 +127,7 @@ class ScopeGuard:
         m = np.asarray([self.embedder.get_query_embedding(t) for t in texts], dtype=np.float32)
         return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
 
-    def judge(self, question: str) -> ScopeVerdict:
+    def _judge(self, question: str) -> ScopeVerdict:
         v = np.asarray(self.embedder.get_query_embedding(question), dtype=np.float32)
         return self.judge_vector(v)
 
