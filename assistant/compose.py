@@ -75,10 +75,12 @@ def _chosen(meta: DocumentMeta, art: Article, clause_no: str | None, qwords: set
 
 
 def choose(corpus: Corpus, catalog: Catalog, articles: list[ArticleHit], q: ParsedQuery, as_of: dt.date,
-           max_citations: int = 3, sibling_ratio: float = 0.8) -> list[Chosen]:
+           max_citations: int = 3, sibling_ratio: float = 0.8,
+           pinned: frozenset[tuple[str, str]] = frozenset()) -> list[Chosen]:
     """The provisions to cite: the best clause of each of the best articles (at most `max_citations` articles),
     and of the first article also its runner-up clause when that scores at least `sibling_ratio` of the best:
-    "miễn thuế mấy năm" finds both the clause on when the exemption starts and the one that says how long."""
+    "miễn thuế mấy năm" finds both the clause on when the exemption starts and the one that says how long.
+    `pinned` articles (those answering a question on a text's status) are cited first whatever their status."""
     out: list[Chosen] = []
     if not articles:
         return out
@@ -107,7 +109,8 @@ def choose(corpus: Corpus, catalog: Catalog, articles: list[ArticleHit], q: Pars
         seen_articles += 1
     # Current provisions first: a repealed one is shown after, with its status; an unverified OCR copy is
     # never the lead when a clean text is cited too.
-    out.sort(key=lambda c: (not c.in_force, c.meta.low_confidence or doubtful(c.meta, as_of), -c.score))
+    out.sort(key=lambda c: ((c.meta.number, c.article.number) not in pinned, not c.in_force,
+                            c.meta.low_confidence or doubtful(c.meta, as_of), -c.score))
     return out
 
 
@@ -126,13 +129,18 @@ def to_citation(c: Chosen, catalog: Catalog, as_of: dt.date, lang: str, index: i
 
 
 def validity_notes(cits: list[Citation], catalog: Catalog, as_of: dt.date, lang: str) -> list[str]:
-    """Plain statements about repealed or unverified texts among the citations."""
-    notes: list[str] = []
+    """Plain statements about repealed or unverified texts among the citations, one per document (citations of
+    one text share its status: "[1], [3] 10/2024/NĐ-CP …")."""
+    groups: dict[tuple[str, bool], list[Citation]] = {}
     for c in cits:
-        meta = catalog.by_number(c.document)
-        if meta is None:
-            continue
-        if not c.in_force:
+        if catalog.by_number(c.document) is not None and (not c.in_force or c.low_confidence):
+            groups.setdefault((c.document, c.in_force), []).append(c)
+    notes: list[str] = []
+    for (number, current), group in groups.items():
+        meta = catalog.by_number(number)
+        c = group[0]
+        marks = ", ".join(f"[{g.index}]" for g in group)
+        if not current:
             repl = []
             for r in meta.replaced_by:
                 rm = catalog.by_number(r.number)
@@ -146,25 +154,22 @@ def validity_notes(cits: list[Citation], catalog: Catalog, as_of: dt.date, lang:
                 elif missing is not None:
                     repl.append(f"{r.number} — " + ("not in the corpus" if lang == "en" else "chưa có trong kho dữ liệu"))
             if lang == "en":
-                n = (f"[{c.index}] {c.document} is no longer in force on {fmt_date(as_of)} "
+                n = (f"{marks} {number} is no longer in force on {fmt_date(as_of)} "
                      f"({c.status_note}). It is quoted for reference only")
                 n += f"; replaced by: {'; '.join(repl)}." if repl else "."
             else:
-                n = (f"[{c.index}] {c.document} không còn hiệu lực vào ngày {fmt_date(as_of)} ({c.status_note}); "
+                n = (f"{marks} {number} không còn hiệu lực vào ngày {fmt_date(as_of)} ({c.status_note}); "
                      f"chỉ trích dẫn để tham khảo")
                 n += f"; văn bản thay thế: {'; '.join(repl)}." if repl else "."
             if meta.transition:
                 t = meta.transition
                 n += (f" Transition rules: Article {t.article} of {t.number}." if lang == "en"
                       else f" Quy định chuyển tiếp: Điều {t.article} văn bản {t.number}.")
-            if n not in notes:
-                notes.append(n)
-        elif c.low_confidence:
-            n = (f"[{c.index}] {c.document} is an unverified OCR copy: check the official text before relying on it."
+        else:
+            n = (f"{marks} {number} is an unverified OCR copy: check the official text before relying on it."
                  if lang == "en" else
-                 f"[{c.index}] {c.document} là bản OCR chưa kiểm chứng: cần đối chiếu văn bản chính thức.")
-            if n not in notes:
-                notes.append(n)
+                 f"{marks} {number} là bản OCR chưa kiểm chứng: cần đối chiếu văn bản chính thức.")
+        notes.append(n)
     return notes
 
 
@@ -184,8 +189,9 @@ def missing_notes(missing: list[str], catalog: Catalog, lang: str) -> list[str]:
     return out
 
 
-def compose_text(cits: list[Citation], lang: str, notes: list[str]) -> tuple[str, str]:
-    """(lead, full answer text)."""
+def compose_text(cits: list[Citation], lang: str, notes: list[str], preface: str | None = None) -> tuple[str, str]:
+    """(lead, full answer text). `preface`: a plain statement drawn from the catalog (a text's status) that
+    comes before the quote and points at the citation grounding it."""
     best = cits[0]
     badge = best.status_note
     if lang == "en":
@@ -194,6 +200,8 @@ def compose_text(cits: list[Citation], lang: str, notes: list[str]) -> tuple[str
     else:
         lead = f"Theo {best.citation} ({badge}) [{best.index}]: \"{_first_sentences(best.quote)}\""
         head = "Căn cứ pháp lý:"
+    if preface:
+        lead = f"{preface} {lead}"
     lines = [lead, "", head]
     for c in cits:
         lines.append(f"[{c.index}] {c.citation} — {c.status_note}")

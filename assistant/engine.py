@@ -30,6 +30,7 @@ from .query import ParsedQuery, parse_query, spell_out
 from .retrieval import HybridRetriever, IndexHandle, SearchResult
 from .scope import ScopeBankError, ScopeGuard, natural_questions
 from .sessions import SessionStore
+from .status import status_lead
 
 
 def clean_question(question: object, max_chars: int) -> str:
@@ -195,12 +196,13 @@ class Assistant:
                          search_query=ctx.query, follow_up=ctx.follow_up, refusal_reason=reason)
         else:
             chosen = choose(self.corpus, self.catalog, res.articles, pq, as_of,
-                            sibling_ratio=self.settings.sibling_clause_ratio)
+                            sibling_ratio=self.settings.sibling_clause_ratio,
+                            pinned=frozenset((t.document, t.article) for t in res.status))
             cits = [to_citation(c, self.catalog, as_of, lang, i + 1) for i, c in enumerate(chosen)]
             notes = validity_notes(cits, self.catalog, as_of, lang) + notes
             if about:
                 notes += annex_notes([c.document for c in cits], self.catalog, lang)
-            lead, text = compose_text(cits, lang, notes)
+            lead, text = compose_text(cits, lang, notes, self._status_preface(res, cits, as_of, lang))
             ans = Answer(question=q, answer=text, refused=False, language=lang, citations=cits,
                          retrieved=retrieved, as_of=as_of.isoformat(), mode=res.mode, lead=lead, notes=notes,
                          search_query=ctx.query, follow_up=ctx.follow_up)
@@ -369,6 +371,15 @@ class Assistant:
             return res.coverage
         dense = min(1.0, max(0.0, (res.top_dense - 0.80) / 0.10))
         return 0.5 * res.coverage + 0.5 * dense
+
+    def _status_preface(self, res: SearchResult, cits, as_of: dt.date, lang: str) -> str | None:
+        """A question on a named text's status gets its answer first, in plain words, pointing at the cited
+        provision that grounds it (the one that ends the text, or its own effect or transition article)."""
+        for t in res.status:
+            index = next((c.index for c in cits if (c.document, c.article) == (t.document, t.article)), None)
+            if index is not None:
+                return status_lead(t, self.catalog, as_of, lang, index)
+        return None
 
     def _list_missing(self, hit) -> bool:
         """The article issues or refers to a list (an annex) that its document's corpus copy lacks."""

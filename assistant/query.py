@@ -129,9 +129,13 @@ def _english_like(word: str) -> bool:
     return word in _EN_WORDS or not _VI_SYLLABLE.match(word)
 
 
+# Document codes keep their "Đ" in any language: "Is Decree 10/2024/NĐ-CP still in force?" is English.
+_CODE_WITH_D = re.compile(r"\b[A-ZĐ]*Đ[A-ZĐ]*(?:-[A-Za-zĐđ]+)*\b")
+
+
 def detect_language(text: str) -> tuple[str, bool]:
     """('vi'|'en', accentless). Accentless Vietnamese is Vietnamese: its words are Vietnamese syllables."""
-    if has_diacritics(text):
+    if has_diacritics(_CODE_WITH_D.sub(" ", text)):
         return "vi", False
     words = [w for w in re.findall(r"[a-zA-Z']+", text.lower()) if w.isalpha()]
     if not words:

@@ -22,6 +22,7 @@ from indexing.terms import STOP, query_terms
 from indexing.text import fold, has_diacritics
 
 from .query import ParsedQuery
+from .status import Landmarks, Target, targets as status_targets
 
 
 @dataclass
@@ -56,6 +57,7 @@ class SearchResult:
     coverage: float = 0.0  # share of the question's content words found in the best article
     query_vector: list[float] | None = None  # the dense query embedding (reused by the scope check)
     restored: str = ""  # an accentless question with its accents restored (embedded and searched)
+    status: list[Target] = field(default_factory=list)  # provisions answering a question on a text's status
 
 
 def dense_query_text(q: ParsedQuery, restored: str | None = None) -> str:
@@ -209,8 +211,11 @@ class HybridRetriever:
         t = time.perf_counter()
         cand = set(np.argsort(-lex)[: self.candidates].tolist()) if lex.max() > 0 else set()
         cand |= set(dense_scores)
-        ref_nodes = self._reference_nodes(gen, q)
-        cand |= ref_nodes
+        # "Nghị định 10/2024 còn hiệu lực không?": the provision that ends it, found through the catalog.
+        status = status_targets(q.text, [r.number for r in q.refs if not r.article], self.catalog, as_of,
+                                self._landmarks(gen))
+        wanted = {(r.number, r.article) for r in q.refs if r.article} | {(t.document, t.article) for t in status}
+        cand |= self._reference_nodes(gen, wanted)
         if not cand:
             timings["fusion"] = (time.perf_counter() - t) * 1000
             return SearchResult([], [], mode, timings)
@@ -254,12 +259,13 @@ class HybridRetriever:
             hits.append(Hit(nid, doc, art, clause, score, float(lnorm[j]), float(dnorm[j]), ok))
         hits.sort(key=lambda h: -h.score)
         ranked = self._aggregate(hits)
-        articles = self._replacements_first(ranked, explicit_docs)
+        articles = self._status_first(self._replacements_first(ranked, explicit_docs), status)
         timings["fusion"] = (time.perf_counter() - t) * 1000
         top_dense = max(dense_scores.values()) if dense_scores else 0.0
         # Evidence that the corpus answers at all: the best match, current or not.
         coverage = self.coverage(q, ranked[0], gen) if ranked else 0.0
-        return SearchResult(articles[: max(k, 10)], hits, mode, timings, top_dense, coverage, vec, restored or "")
+        return SearchResult(articles[: max(k, 10)], hits, mode, timings, top_dense, coverage, vec, restored or "",
+                            status)
 
     # ---- helpers ------------------------------------------------------------------------------
     def _positions(self, gen: LoadedGeneration) -> dict[str, int]:
@@ -279,9 +285,21 @@ class HybridRetriever:
         meta = self.catalog.by_number(doc)
         return in_force(meta, as_of, article) if meta else True
 
-    def _reference_nodes(self, gen: LoadedGeneration, q: ParsedQuery) -> set[int]:
-        """Nodes of the Điều the question names ("Điều 22 Luật Công nghệ cao 2025") are looked up directly."""
-        wanted = {(r.number, r.article) for r in q.refs if r.article}
+    def _landmarks(self, gen: LoadedGeneration) -> Landmarks:
+        key = ("landmarks", gen.manifest.generation)
+        got = self._meta_cache.get(key)
+        if got is None:
+            titles = {}
+            for node in gen.nodes.values():
+                md = node.metadata
+                titles.setdefault((md["document"], md["article"]), md.get("article_title") or "")
+            got = Landmarks.from_titles(titles)
+            self._meta_cache[key] = got
+        return got
+
+    def _reference_nodes(self, gen: LoadedGeneration, wanted: set[tuple[str, str]]) -> set[int]:
+        """Nodes of the Điều the question names ("Điều 22 Luật Công nghệ cao 2025"), or that answer a question on a
+        text's status, are looked up directly."""
         if not wanted:
             return set()
         out = set()
@@ -326,6 +344,26 @@ class HybridRetriever:
                 out.insert(i, newer)
                 i += 1
             i += 1
+        return out
+
+    @staticmethod
+    def _status_first(articles: list[ArticleHit], status: list[Target]) -> list[ArticleHit]:
+        """The provisions answering a question on a named text's status lead, in the order asked, just above the
+        best match (the other articles keep their scores, so the citation cut-off still judges them), with the
+        clause the catalog names as their best."""
+        out = list(articles)
+        for t in reversed(status):
+            j = next((j for j, a in enumerate(out) if (a.document, a.article) == (t.document, t.article)), None)
+            if j is None:
+                continue
+            a = out.pop(j)
+            named = next((h for h in a.clauses if t.clause and h.clause == t.clause), None)
+            if named is not None:
+                a.clauses.remove(named)
+                a.clauses.insert(0, named)
+                a.best = named
+            a.score = max(a.score, out[0].score + 1e-3) if out else a.score
+            out.insert(0, a)
         return out
 
     def restorer(self, gen: LoadedGeneration) -> DiacriticRestorer:

@@ -1,0 +1,189 @@
+"""Questions about a document's own status: "Nghị định 10/2024 còn hiệu lực không?", "Luật CNC 2025 có hiệu lực
+từ ngày nào, thay thế luật nào?", "GPLĐ cấp theo NĐ 152/2020 nay còn dùng được không?".
+
+Their answer is not found by word overlap (every article of the named document matches its name equally): the
+catalog knows which provision ends the document (``status_basis``), which article sets its own effect
+("Hiệu lực thi hành") and where the transition rules are (``transition``, or the document's own "Quy định chuyển
+tiếp"). Those provisions are looked up directly, and the answer's lead states the status plainly.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from corpus.catalog import Catalog, DocumentMeta
+from corpus.validity import fmt_date, in_force
+from indexing.text import fold
+
+# Matched on the folded, lower-cased question.
+_INTENTS: list[tuple[str, re.Pattern]] = [
+    ("transition", re.compile(
+        r"chuyen tiep|(con|van|co con) (nguyen )?(gia tri|dung duoc|su dung duoc|duoc su dung|duoc dung"
+        r"|duoc tiep tuc|ap dung duoc)|tiep tuc (duoc )?(huong|su dung|ap dung|co hieu luc|thuc hien|dung)"
+        r"|lam lai|cap lai theo|transition|grandfather|remain(s)? valid|still valid|continue(s)? to (apply|enjoy|be)")),
+    ("in_force", re.compile(
+        r"con hieu luc|het hieu luc|con (duoc )?ap dung|bi bai bo|bi thay the|con (nguyen )?gia tri"
+        r"|still (in force|valid|appl|effective)|no longer (in force|valid|appl)|repealed|superseded|in force\b")),
+    ("replaced_by", re.compile(
+        r"bi thay the|thay the (boi|bang)|(van ban|nghi dinh|luat|quyet dinh|thong tu|nghi quyet) nao (da )?thay the"
+        r"|replaced by|superseded by|what replace|which \w+ replace")),
+    ("effective", re.compile(
+        r"(co|bat dau co|phat sinh) hieu luc (thi hanh )?(tu|ke tu|vao|tu ngay|khi|luc)|hieu luc (tu|ke tu) (ngay|khi|luc)"
+        r"|ap dung tu (ngay|khi|ky)|(take|took|taken|takes) effect|c(o|a)me into (force|effect)|effective (date|from|since|on)"
+        r"|when (was|is|did|does) .{0,60}(effective|in force)")),
+    ("replaces", re.compile(
+        r"thay the (nhung |cac )?(nghi dinh|luat|quyet dinh|thong tu|van ban|nghi quyet)?\s*nao"
+        r"|bai bo (nhung |cac )?(nghi dinh|luat|quyet dinh|thong tu|van ban|nghi quyet)?\s*nao"
+        r"|(replace|repeal)[sd]? (which|what)|(which|what) .{0,40}(does|did) (it|this) (replace|repeal)")),
+]
+# "giấy này còn hiệu lực không?": the validity asked about is a certificate's or permit's issued under the named
+# text, which its successor's transition rules settle, not the text's own.
+_INSTRUMENT_VALID = re.compile(
+    r"\b(giay|gcn|gpld|gcndkdt|chung nhan|chung chi|the|certificates?|permits?|licen[cs]es?|cards?)\b[^?.,;]{0,30}"
+    r"\b(con|van|het|still|remains?)\b[^?.,;]{0,12}(hieu luc|gia tri|dung duoc|valid|in force)")
+# "thay thế nghị định nào" asks what the named text replaced, "văn bản nào thay thế" what replaced it.
+_REPLACED_BY_FIRST = re.compile(r"bi thay the|thay the (boi|bang)|nao (da )?thay the|replaced by|superseded by")
+
+_EFFECT_TITLE = re.compile(r"^(hieu luc( thi hanh| va trach nhiem thi hanh)?|dieu khoan thi hanh)\b")
+_TRANSITION_TITLE = re.compile(r"^(quy dinh|dieu khoan) chuyen tiep\b")
+_BASIS = re.compile(r"(?:khoản\s+(\d+)\s+)?Điều\s+(\d+[a-z]?)(?:\s+khoản\s+(\d+))?", re.I)
+
+
+def intents(text: str) -> list[str]:
+    """The status questions asked, most specific first ("transition" before "in_force")."""
+    f = fold(text).lower()
+    found = [name for name, rx in _INTENTS if rx.search(f)]
+    if "replaces" in found and _REPLACED_BY_FIRST.search(f):
+        found.remove("replaces")
+    if "in_force" in found and _INSTRUMENT_VALID.search(f):
+        found.remove("in_force")
+        if "transition" not in found:
+            found.insert(0, "transition")
+    return found
+
+
+@dataclass(frozen=True)
+class Target:
+    """A provision that answers a status question, looked up directly."""
+
+    document: str
+    article: str
+    clause: str | None
+    about: str  # the named document the question asks about
+    intent: str
+
+
+def basis_provision(meta: DocumentMeta, catalog: Catalog) -> tuple[str, str, str | None] | None:
+    """The provision ``status_basis`` names ("Điều 24 khoản 2 Nghị định 263/2026/NĐ-CP"), when its document is
+    in the catalog: for a repealed text, the provision that ends it; for a current one, its own effect clause."""
+    s = meta.status_basis or ""
+    m = _BASIS.search(s)
+    if m is None:
+        return None
+    clause = m.group(1) or m.group(3)
+    numbers = [d.number for d in catalog.documents if d.number in s]
+    if not numbers:
+        return None
+    return max(numbers, key=len), m.group(2), clause
+
+
+@dataclass(frozen=True)
+class Landmarks:
+    """Per document of the index: its effect article and its first transition article, from the titles."""
+
+    effect: dict[str, str]
+    transition: dict[str, str]
+    documents: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_titles(cls, titles: dict[tuple[str, str], str]) -> "Landmarks":
+        effect: dict[str, str] = {}
+        transition: dict[str, str] = {}
+        for (doc, art), title in titles.items():
+            t = fold(title or "").lower().strip()
+            if _EFFECT_TITLE.match(t) and doc not in effect:
+                effect[doc] = art
+            if _TRANSITION_TITLE.match(t) and doc not in transition:
+                transition[doc] = art
+        return cls(effect, transition, frozenset(doc for doc, _ in titles))
+
+
+def targets(text: str, named: list[str], catalog: Catalog, as_of: dt.date, marks: Landmarks) -> list[Target]:
+    """The provisions answering the status questions asked about the named documents, best first."""
+    asked = intents(text)
+    if not asked or not named:
+        return []
+    out: list[Target] = []
+
+    def add(doc: str, art: str | None, clause: str | None, about: str, intent: str) -> None:
+        if art and doc in marks.documents and not any(t.document == doc and t.article == art for t in out):
+            out.append(Target(doc, art, clause, about, intent))
+
+    for number in named:
+        meta = catalog.by_number(number)
+        if meta is None:
+            continue
+        current = in_force(meta, as_of)
+        basis = basis_provision(meta, catalog)
+        own_basis = basis if basis and basis[0] == meta.number else None
+        for intent in asked:
+            if intent == "transition":
+                if meta.transition and meta.transition.article and meta.transition.number in marks.documents:
+                    add(meta.transition.number, meta.transition.article, None, number, intent)
+                else:
+                    add(number, marks.transition.get(number), None, number, intent)
+            elif intent in ("in_force", "replaced_by"):
+                if not current and basis and basis[0] != meta.number and basis[0] in marks.documents:
+                    add(*basis, number, intent)
+                elif own_basis:
+                    add(*own_basis, number, intent)
+                else:
+                    add(number, marks.effect.get(number), None, number, intent)
+            else:  # effective, replaces: the text's own effect article says both
+                if own_basis and (marks.effect.get(number) in (None, own_basis[1])):
+                    add(*own_basis, number, intent)
+                else:
+                    add(number, marks.effect.get(number), None, number, intent)
+    return out
+
+
+def status_lead(target: Target, catalog: Catalog, as_of: dt.date, lang: str, index: int | None) -> str | None:
+    """One plain statement of the named document's status, from the catalog, with the citation that grounds it
+    placed after the fact it grounds (the end of the text, its start, or the transition rules)."""
+    meta = catalog.by_number(target.about)
+    if meta is None:
+        return None
+    en = lang == "en"
+    ref = f" [{index}]" if index else ""
+    intent = target.intent
+    start_ref = ref if intent in ("effective", "replaces") else ""
+    end_ref = ref if intent in ("in_force", "replaced_by") else ""
+    name = f"{meta.short} ({meta.number})"
+    repl = [catalog.by_number(r.number) or catalog.missing(r.number) for r in meta.replaced_by if r.content]
+    repl_s = ", ".join(f"{getattr(r, 'short', None) or r.number} ({r.number})" for r in repl if r is not None)
+    since = fmt_date(meta.effective)
+    if meta.effective and as_of < meta.effective:
+        s = (f"{name} is not yet in force on {fmt_date(as_of)}: it takes effect on {since}{start_ref or end_ref}."
+             if en else
+             f"{name} chưa có hiệu lực vào ngày {fmt_date(as_of)}: có hiệu lực từ {since}{start_ref or end_ref}.")
+    elif not in_force(meta, as_of):
+        until = fmt_date(meta.expires)
+        if en:
+            s = (f"{name} took effect on {since}{start_ref} and " if intent in ("effective", "replaces")
+                 else f"{name} is ") + f"no longer in force: it ceased to have effect on {until}{end_ref}"
+            s += f"; replaced by {repl_s}." if repl_s else "."
+        else:
+            s = (f"{name} có hiệu lực từ {since}{start_ref}; " if intent in ("effective", "replaces")
+                 else f"{name} ") + f"không còn hiệu lực: hết hiệu lực từ {until}{end_ref}"
+            s += f"; văn bản thay thế: {repl_s}." if repl_s else "."
+    elif en:
+        s = f"{name} is in force on {fmt_date(as_of)}" + (f" (since {since})" if meta.effective else "") + \
+            f"{start_ref or end_ref}."
+    else:
+        s = f"{name} còn hiệu lực vào ngày {fmt_date(as_of)}" + (f" (có hiệu lực từ {since})" if meta.effective
+                                                                 else "") + f"{start_ref or end_ref}."
+    if intent == "transition":
+        s += (f" What may still be done under the earlier rules is set by the transition provisions{ref}."
+              if en else f" Các trường hợp còn được áp dụng theo quy định trước đây: quy định chuyển tiếp{ref}.")
+    return s
