@@ -16,6 +16,7 @@ from corpus.models import Article, Clause
 from corpus.validity import doubtful, fmt_date, validity
 from indexing.text import fold
 
+from .asked import asked_quantity, states
 from .models import Citation
 from .query import ParsedQuery
 from .retrieval import ArticleHit
@@ -74,6 +75,36 @@ def _chosen(meta: DocumentMeta, art: Article, clause_no: str | None, qwords: set
     return Chosen(meta, art, clause, point, trim(quote), score, in_force)
 
 
+QUANTITY_RATIO = 0.55  # how close a clause stating the asked quantity must score to the best clause to lead
+
+
+_OWN_REF = re.compile(r"khoản (\d+[a-zđ]?(?:(?:,| và) khoản \d+[a-zđ]?)*) Điều (\d+[a-zđ]?) của "
+                      r"(?:Luật|Bộ luật|Nghị định|Thông tư|Quyết định|Nghị quyết) này")
+
+
+def _referenced(text: str, document: str, scores: dict[tuple[str, str, str], float]) -> float:
+    """The best search score among the clauses of its own text that a clause refers to ("thu nhập quy định tại
+    khoản 1 Điều 13 của Luật này"): such a clause is about what the referenced one is about."""
+    best = 0.0
+    for m in _OWN_REF.finditer(text):
+        for k in re.findall(r"\d+[a-zđ]?", m.group(1)):
+            best = max(best, scores.get((document, m.group(2), k), 0.0))
+    return best
+
+
+def _stating_clause(art: Article, a: ArticleHit, quantity, ratio: float,
+                    scores: dict[tuple[str, str, str], float]):
+    """When the best clause does not state the quantity asked ("mấy năm") and clauses of the same article that
+    score close to it do ("miễn thuế tối đa 04 năm"), the one whose own score and that of the clauses it refers
+    to are highest."""
+    text = {c.number: c.full_text() for c in art.clauses}
+    if states(quantity, text.get(a.best.clause, "")):
+        return None
+    stating = [h for h in a.clauses[1:] if h.clause and h.clause != a.best.clause
+               and h.score >= ratio * a.best.score and states(quantity, text.get(h.clause, ""))]
+    return max(stating, key=lambda h: h.score + _referenced(text[h.clause], a.document, scores), default=None)
+
+
 def choose(corpus: Corpus, catalog: Catalog, articles: list[ArticleHit], q: ParsedQuery, as_of: dt.date,
            max_citations: int = 3, sibling_ratio: float = 0.8,
            pinned: frozenset[tuple[str, str]] = frozenset()) -> list[Chosen]:
@@ -88,6 +119,7 @@ def choose(corpus: Corpus, catalog: Catalog, articles: list[ArticleHit], q: Pars
     qwords = _words(q.expanded)
     seen_articles = 0
     named_clause = any(r.clause for r in q.refs)  # "khoản 1 Điều 22 …": every clause there got the same bonus
+    quantity = asked_quantity(q.text)
     for a in articles:
         if seen_articles >= max_citations:
             break
@@ -100,11 +132,17 @@ def choose(corpus: Corpus, catalog: Catalog, articles: list[ArticleHit], q: Pars
         art = doc.article(a.article)
         if art is None:
             continue
-        out.append(_chosen(meta, art, a.best.clause, qwords, a.score, a.in_force))
-        if seen_articles == 0 and a.in_force and not named_clause and a.best.clause and len(a.clauses) > 1:
-            runner = a.clauses[1]
-            if runner.clause and runner.clause != a.best.clause and runner.score >= sibling_ratio * a.best.score:
-                out.append(_chosen(meta, art, runner.clause, qwords, a.score - (a.best.score - runner.score),
+        best, runner = a.best, (a.clauses[1] if len(a.clauses) > 1 else None)
+        if seen_articles == 0 and quantity and not named_clause and best.clause:
+            scores = {(x.document, x.article, h.clause or ""): h.score for x in articles for h in x.clauses}
+            stating = _stating_clause(art, a, quantity, QUANTITY_RATIO, scores)
+            if stating is not None:  # it leads; the best match follows it
+                best, runner = stating, best
+        out.append(_chosen(meta, art, best.clause, qwords, a.score, a.in_force))
+        if seen_articles == 0 and a.in_force and not named_clause and best.clause and runner is not None:
+            if runner.clause and runner.clause != best.clause and (runner is a.best or
+                                                                  runner.score >= sibling_ratio * best.score):
+                out.append(_chosen(meta, art, runner.clause, qwords, a.score - abs(best.score - runner.score),
                                    a.in_force))
         seen_articles += 1
     # Current provisions first: a repealed one is shown after, with its status; an unverified OCR copy is

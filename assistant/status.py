@@ -140,11 +140,11 @@ def targets(text: str, named: list[str], catalog: Catalog, as_of: dt.date, marks
                     add(*own_basis, number, intent)
                 else:
                     add(number, marks.effect.get(number), None, number, intent)
-            else:  # effective, replaces: the text's own effect article says both
-                if own_basis and (marks.effect.get(number) in (None, own_basis[1])):
-                    add(*own_basis, number, intent)
-                else:
-                    add(number, marks.effect.get(number), None, number, intent)
+            elif intent == "effective" and own_basis:  # the clause that sets its start
+                add(*own_basis, number, intent)
+            else:  # what it replaced: the clause of its effect article that the words match best
+                add(number, marks.effect.get(number) or (own_basis[1] if own_basis else None), None, number,
+                    intent)
     return out
 
 

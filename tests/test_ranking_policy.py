@@ -50,7 +50,7 @@ def test_a_close_runner_up_clause_of_the_first_article_is_cited_too(assistant, r
     catalog = assistant.catalog
     top = _art("67/2025/QH15", "14", 1.0, True, [("4", 1.0), ("1", runner_up)])
     other = _art("133/2025/QH15", "22", 0.9, True, [("3", 0.9), ("4", 0.89)])
-    q = parse_query("Doanh nghiệp công nghệ cao được miễn thuế mấy năm?", catalog)
+    q = parse_query("Doanh nghiệp công nghệ cao được miễn thuế, giảm thuế thế nào?", catalog)
     chosen = choose(assistant.corpus, catalog, [top, other], q, dt.date(2026, 11, 27), sibling_ratio=0.8)
     first = [c.clause.number for c in chosen if c.meta.number == "67/2025/QH15"]
     assert first == expected
@@ -71,3 +71,19 @@ def test_a_named_clause_brings_no_runner_up(assistant):
     q = parse_query("Khoản 2 Điều 14 Luật Thuế thu nhập doanh nghiệp 2025 quy định gì?", assistant.catalog)
     chosen = choose(assistant.corpus, assistant.catalog, [top], q, dt.date(2026, 11, 27), sibling_ratio=0.8)
     assert [c.clause.number for c in chosen] == ["2"]
+
+
+def test_the_clause_stating_the_quantity_asked_leads_and_a_cross_reference_breaks_ties(assistant):
+    # Đ14 k1 and k2 both state "Miễn thuế tối đa … năm"; k1 concerns the income of Đ13 k1 (projects in a
+    # high-tech park), which the search ranked high, so k1 leads; the best match (k4) is cited too.
+    catalog = assistant.catalog
+    top = _art("67/2025/QH15", "14", 1.0, True, [("4", 1.0), ("5", 0.8), ("2", 0.6), ("1", 0.6)])
+    ref = _art("67/2025/QH15", "13", 0.9, True, [("1", 0.9), ("4", 0.2)])
+    q = parse_query("Dự án trong khu công nghệ cao được miễn thuế TNDN mấy năm?", catalog)
+    chosen = choose(assistant.corpus, catalog, [top, ref], q, dt.date(2026, 11, 27))
+    got = [(c.article.number, c.clause.number) for c in chosen]
+    assert got[0] == ("14", "1") and ("14", "4") in got
+    # too far below the best match, a stating clause does not lead
+    weak = _art("67/2025/QH15", "14", 1.0, True, [("4", 1.0), ("5", 0.8), ("1", 0.4)])
+    chosen = choose(assistant.corpus, catalog, [weak, ref], q, dt.date(2026, 11, 27))
+    assert chosen[0].clause.number == "4"
