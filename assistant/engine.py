@@ -159,7 +159,9 @@ class Assistant:
         if ctx.follow_up and own.language != "en" and history:
             lang = language if language in ("vi", "en") else ("en" if history[-1].language == "en" and
                                                               own.accentless else own.language)
-        res = own_res if own_res is not None and not ctx.follow_up else self.retriever.search(pq, as_of, k)
+        res = own_res if own_res is not None and not ctx.follow_up else self.retriever.search(
+            pq, as_of, k, context_docs=frozenset(ctx.context_documents) if ctx.follow_up else frozenset(),
+            context_bonus=self.settings.follow_up_doc_bonus)
         timings.update(res.timings_ms)
 
         t = time.perf_counter()

@@ -173,7 +173,10 @@ class HybridRetriever:
         return self.weight_noaccent if q.accentless else self.weight_vi
 
     def search(self, q: ParsedQuery, as_of: dt.date, k: int = 10, dense: bool = True,
-               lexical: bool = True) -> SearchResult:
+               lexical: bool = True, context_docs: frozenset[str] = frozenset(),
+               context_bonus: float = 0.0) -> SearchResult:
+        """`context_docs`: the texts the previous answer cited, which a follow-up most likely stays in; their
+        provisions get `context_bonus`."""
         timings: dict[str, float] = {}
         gen = self.handle.generation()
         ids = gen.lexical.ids
@@ -245,6 +248,8 @@ class HybridRetriever:
                         score += 1.0
                         if r.clause and r.clause == clause:
                             score += 0.3
+            if doc in context_docs:
+                score += context_bonus
             ok = self._in_force(doc, art, as_of)
             if not ok and doc not in explicit_docs:
                 # Out of force on as_of: never ranked above a current provision of similar relevance.

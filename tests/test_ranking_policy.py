@@ -87,3 +87,19 @@ def test_the_clause_stating_the_quantity_asked_leads_and_a_cross_reference_break
     weak = _art("67/2025/QH15", "14", 1.0, True, [("4", 1.0), ("5", 0.8), ("1", 0.4)])
     chosen = choose(assistant.corpus, catalog, [weak, ref], q, dt.date(2026, 11, 27))
     assert chosen[0].clause.number == "4"
+
+
+def test_a_follow_up_favours_the_texts_the_previous_answer_cited(assistant):
+    pq = parse_query("thời hạn bao lâu? (thủ tục cấp giấy phép lao động cho chuyên gia nước ngoài)", assistant.catalog)
+    as_of = dt.date(2026, 11, 27)
+    plain = {(a.document, a.article): a.score for a in assistant.retriever.search(pq, as_of, 10).articles}
+    ctx = assistant.retriever.search(pq, as_of, 10, context_docs=frozenset({"219/2025/NĐ-CP"}), context_bonus=0.1)
+    for a in ctx.articles:
+        before = plain.get((a.document, a.article))
+        if before is None:
+            continue
+        if a.document == "219/2025/NĐ-CP":
+            assert a.score == pytest.approx(before + 0.1, abs=0.02)
+        else:
+            assert a.score == pytest.approx(before, abs=1e-6)
+    assert ctx.articles[0].document == "219/2025/NĐ-CP"
