@@ -5,7 +5,7 @@ One place for this logic, used by the extractive and the LLM modes alike.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from indexing.terms import is_stop
 from indexing.text import fold, normalize
@@ -93,4 +93,22 @@ def contextualize(question: str, history: list[Turn], force: bool = False) -> Co
     if prev is None or not (force or is_elliptical(question)):
         return Contextualized(question, False, [])
     # The current words come first and twice: they say what changed; the previous topic says about what.
-    return Contextualized(f"{question} {question} ({previous_topic(question, prev)})", True, prev.documents)
+    return Contextualized(_with_topic(question, prev), True, prev.documents)
+
+
+def _with_topic(question: str, prev: Turn) -> str:
+    """The question, twice, with the previous topic less the slot it replaces. English words name no slot of a
+    Vietnamese topic ("What about import duties?" after a CIT question): an English question that names a domain
+    term brings its glossary terms along, and they are what replaces a slot ("thuế nhập khẩu" for "thuế thu nhập
+    doanh nghiệp"), when they share a word with the topic."""
+    from .query import detect_language, english_glossary
+
+    if detect_language(question)[0] == "en":
+        own = english_glossary(question)
+        topic = prev.search_query
+        if prev.language == "en":
+            topic = english_glossary(topic) or topic
+        if own and set(content_words(own)) & set(content_words(topic)):  # a slot of the topic to replace
+            rest = previous_topic(own, replace(prev, search_query=topic))
+            return f"{question} {own} {question} {own} ({rest})"
+    return f"{question} {question} ({previous_topic(question, prev)})"

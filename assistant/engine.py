@@ -154,7 +154,7 @@ class Assistant:
                                       or self._just_out_of_scope(own, own_res)):
                 forced = contextualize(q, history, force=True)
                 ctx = forced if forced.follow_up else ctx
-        pq = parse_query(ctx.query, self.catalog) if ctx.follow_up else own
+        pq = parse_query(ctx.query, self.catalog, own.language) if ctx.follow_up else own
         lang = language if language in ("vi", "en") else own.language
         if ctx.follow_up and own.language != "en" and history:
             lang = language if language in ("vi", "en") else ("en" if history[-1].language == "en" and

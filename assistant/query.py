@@ -272,9 +272,13 @@ def find_references(text: str, catalog: Catalog) -> tuple[list[DocRef], list[str
     return refs, missing
 
 
-def parse_query(raw: str, catalog: Catalog) -> ParsedQuery:
+def parse_query(raw: str, catalog: Catalog, language: str | None = None) -> ParsedQuery:
+    """`language`: the question's own language, when the text searched mixes in another (an English follow-up
+    carries its Vietnamese topic along)."""
     text = normalize(raw)
     lang, accentless = detect_language(text)
+    if language == "en" and lang != "en":
+        lang, accentless = "en", False
     extra = [expand_abbreviations(text)]
     if lang == "en":
         extra.append(english_glossary(text))

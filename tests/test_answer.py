@@ -189,6 +189,23 @@ def test_previous_topic_replaces_only_the_changed_slot():
     assert previous_topic("thẻ kim cương thì hơn gì?", prev) == "Thẻ nhân lực công nghệ cao được hưởng những gì?"
 
 
+def test_an_english_follow_up_replaces_the_slot_through_its_glossary_terms():
+    from assistant.conversation import Turn, contextualize
+    from assistant.query import english_glossary
+
+    prev = Turn("What CIT incentives does a high-tech enterprise get?",
+                "What CIT incentives does a high-tech enterprise get?", "en", ["67/2025/QH15"])
+    ctx = contextualize("What about import duties?", [prev])
+    assert ctx.follow_up and "thuế nhập khẩu" in ctx.query
+    # the tax it replaces is gone from the topic; the enterprise stays
+    topic = ctx.query[ctx.query.index("("):]
+    assert "thuế thu nhập doanh nghiệp" not in topic and "doanh nghiệp công nghệ cao" in topic
+    # an English question whose terms share nothing with the topic keeps the topic whole
+    assert english_glossary("How long is the work permit valid?")
+    prev2 = Turn("Thủ tục cấp GPLĐ?", "Thủ tục cấp GPLĐ?", "vi")
+    assert contextualize("And who signs it?", [prev2]).query.endswith("(Thủ tục cấp GPLĐ?)")
+
+
 @pytest.mark.parametrize("question,expected", [
     # the article belongs to the document named right after it, not to the amending law named first
     ("Luật 90/2025/QH15 sửa khoản 21 Điều 16 Luật thuế xuất khẩu, thuế nhập khẩu như thế nào?",
