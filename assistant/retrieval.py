@@ -25,6 +25,12 @@ from .query import ParsedQuery
 from .status import Landmarks, Target, targets as status_targets
 
 
+# A question on today's rule ("hiện nay", "luật mới", "giờ … còn", "now"), matched on folded text.
+NOW_CUE = re.compile(r"\b(hien nay|hien hanh|hien tai|bay gio|hien gio|gio (day|thi|luat|nghi dinh|con|van|da)"
+                     r"|(luat|nghi dinh|thong tu|quyet dinh|van ban|quy dinh) moi|now|currently|nowadays"
+                     r"|new (law|decree|circular|rules?)|current (law|rules?|decree))\b")
+
+
 @dataclass
 class Hit:
     node_id: str
@@ -237,6 +243,10 @@ class HybridRetriever:
             fused = lnorm
         hits = []
         explicit_docs = {r.number for r in q.refs}
+        # "Luật Đầu tư 2020 bắt ký quỹ …, luật mới còn bắt không?": a repealed text named for comparison, with the
+        # question on today's rule; its successor counts as named and the old one is ranked as repealed.
+        successors = self._successors_asked(q, as_of)
+        explicit_docs -= set(successors.values())
         for j, i in enumerate(cand_l):
             nid = ids[i]
             doc, art, clause = self._meta(gen, nid)
@@ -248,6 +258,8 @@ class HybridRetriever:
                         score += 1.0
                         if r.clause and r.clause == clause:
                             score += 0.3
+            if doc in successors:
+                score += self.ref_doc_bonus
             if doc in context_docs:
                 score += context_bonus
             ok = self._in_force(doc, art, as_of)
@@ -350,6 +362,20 @@ class HybridRetriever:
                 i += 1
             i += 1
         return out
+
+    def _successors_asked(self, q: ParsedQuery, as_of: dt.date) -> dict[str, str]:
+        """{successor: old} for each repealed text the question names while asking about today's rule."""
+        if not NOW_CUE.search(fold(q.text).lower()):
+            return {}
+        out: dict[str, str] = {}
+        for r in q.refs:
+            meta = self.catalog.by_number(r.number)
+            if meta is None or r.article or in_force(meta, as_of):
+                continue
+            for rel in meta.replaced_by:
+                if rel.content and self.catalog.by_number(rel.number) is not None:
+                    out.setdefault(rel.number, r.number)
+        return {n: old for n, old in out.items() if n not in {r.number for r in q.refs}}
 
     @staticmethod
     def _status_first(articles: list[ArticleHit], status: list[Target]) -> list[ArticleHit]:

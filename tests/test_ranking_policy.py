@@ -103,3 +103,15 @@ def test_a_follow_up_favours_the_texts_the_previous_answer_cited(assistant):
         else:
             assert a.score == pytest.approx(before, abs=1e-6)
     assert ctx.articles[0].document == "219/2025/NĐ-CP"
+
+
+def test_a_repealed_text_named_with_a_question_on_todays_rule_brings_its_successor(retriever):
+    cat = retriever.catalog
+    q = parse_query("Luật Đầu tư 2020 bắt ký quỹ khi thuê đất, luật mới còn bắt không?", cat)
+    assert retriever._successors_asked(q, dt.date(2026, 11, 27)) == {"143/2025/QH15": "61/2020/QH14"}
+    accentless = parse_query("luat thue tndn 2008 thi dn cnc duoc 10% trong 15 nam, gio luat moi con vay ko?", cat)
+    assert retriever._successors_asked(accentless, dt.date(2026, 11, 27)) == {"67/2025/QH15": "14/2008/QH12"}
+    # no question on today's rule, or the text still in force then: nothing is added
+    plain = parse_query("Luật Đầu tư 2020 quy định ký quỹ thế nào?", cat)
+    assert retriever._successors_asked(plain, dt.date(2026, 11, 27)) == {}
+    assert retriever._successors_asked(q, dt.date(2025, 6, 1)) == {}
