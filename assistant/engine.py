@@ -104,7 +104,7 @@ class Assistant:
     def warm_up(self) -> None:
         """Load everything a first question needs (index, corpus, underthesea, embedder)."""
         gen = self.handle.generation()
-        self.retriever.restorer(gen)
+        self.retriever.prepare(gen)
         _ = self.corpus
         if self.handle.mode == "hybrid":
             self.handle.embedder().get_query_embedding("khu công nghệ cao")

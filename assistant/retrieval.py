@@ -21,6 +21,7 @@ from indexing.store import IndexLayout, LoadedGeneration, load_generation
 from indexing.terms import STOP, query_terms
 from indexing.text import fold, has_diacritics
 
+from .amendments import AmendmentLinks, read_links
 from .query import ParsedQuery
 from .status import Landmarks, Target, targets as status_targets
 
@@ -167,6 +168,8 @@ class HybridRetriever:
         self.ref_doc_bonus = 0.25  # a document the question names
         self.doubt_factor = 0.85
         self.successor_ratio = 0.8  # the replacing document's article takes the place when it scores this close
+        self.amend_window = 3  # an article among the first this many brings the article amending it (or amended)
+        self.amend_max = 2
         self.rank_bonus: dict[str, float] = dict(rank_bonus or {})  # by document type (legal hierarchy)
         self.lm_texts = list(lm_texts or [])  # questions in natural wording, for diacritic restoration
         self._meta_cache: dict[str, tuple] = {}
@@ -276,7 +279,8 @@ class HybridRetriever:
             hits.append(Hit(nid, doc, art, clause, score, float(lnorm[j]), float(dnorm[j]), ok))
         hits.sort(key=lambda h: -h.score)
         ranked = self._aggregate(hits)
-        articles = self._status_first(self._replacements_first(ranked, explicit_docs), status)
+        articles = self._replacements_first(ranked, explicit_docs)
+        articles = self._status_first(self._with_amendments(articles, self._amendment_links(gen)), status)
         timings["fusion"] = (time.perf_counter() - t) * 1000
         top_dense = max(dense_scores.values()) if dense_scores else 0.0
         # Evidence that the corpus answers at all: the best match, current or not.
@@ -363,6 +367,38 @@ class HybridRetriever:
             i += 1
         return out
 
+    def _amendment_links(self, gen: LoadedGeneration) -> AmendmentLinks:
+        key = ("amendments", gen.manifest.generation)
+        got = self._meta_cache.get(key)
+        if got is None:
+            rows = [(n.metadata["document"], n.metadata["article"], n.metadata.get("article_title") or "",
+                     n.text.split("\n", 1)[-1]) for n in gen.nodes.values()]
+            got = read_links(rows, self.catalog)
+            self._meta_cache[key] = got
+        return got
+
+    def _with_amendments(self, articles: list[ArticleHit], links: AmendmentLinks, top: int = 5) -> list[ArticleHit]:
+        """A provision is read with its amendment: an article among the first `amend_window` that a current
+        text amends (or that amends one) brings that article right after it, when it was found at all but
+        ranked below the first `top`."""
+        if not self.amend_window or not articles:
+            return articles
+        out = list(articles)
+        moved = 0
+        i = 0
+        while i < min(self.amend_window, len(out)) and moved < self.amend_max:
+            a = out[i]
+            near = {(x.document, x.article) for x in out[:top]}
+            linked = links.linked((a.document, a.article)) - near
+            j = next((j for j in range(top, len(out)) if (out[j].document, out[j].article) in linked
+                      and out[j].in_force), None)
+            if j is not None:
+                out.insert(i + 1, out.pop(j))  # read right after the article it belongs with
+                moved += 1
+                i += 1
+            i += 1
+        return out
+
     def _successors_asked(self, q: ParsedQuery, as_of: dt.date) -> dict[str, str]:
         """{successor: old} for each repealed text the question names while asking about today's rule."""
         if not NOW_CUE.search(fold(q.text).lower()):
@@ -396,6 +432,12 @@ class HybridRetriever:
             a.score = max(a.score, out[0].score + 1e-3) if out else a.score
             out.insert(0, a)
         return out
+
+    def prepare(self, gen: LoadedGeneration) -> None:
+        """Build what the first search of a generation would otherwise build (seconds on the full corpus)."""
+        self.restorer(gen)
+        self._landmarks(gen)
+        self._amendment_links(gen)
 
     def restorer(self, gen: LoadedGeneration) -> DiacriticRestorer:
         """Accent restoration learnt from this generation's texts (and natural questions), built once."""
