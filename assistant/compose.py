@@ -211,6 +211,43 @@ def validity_notes(cits: list[Citation], catalog: Catalog, as_of: dt.date, lang:
     return notes
 
 
+def amendment_notes(cits: list[Citation], links, found: set[tuple[str, str]], catalog: Catalog, as_of: dt.date,
+                    lang: str) -> list[str]:
+    """A cited article is read with its amendment ("Điều 16 Luật 107/2016 … đã được sửa đổi, bổ sung bởi Điều 5
+    Luật 90/2025": the copy in the corpus may or may not include it), and a cited amending article says what it
+    amends among the provisions found. `links`: AmendmentLinks; `found`: the (document, article) retrieved."""
+    def name(doc: str, art: str) -> str:
+        meta = catalog.by_number(doc)
+        short = meta.short if meta else doc
+        idx = ", ".join(f"[{x.index}]" for x in cits if (x.document, x.article) == (doc, art))
+        return (f"Article {art} of {short} ({doc})" if lang == "en" else f"Điều {art} {short} ({doc})") + \
+            (f" {idx}" if idx else "")
+
+    def current(doc: str) -> bool:
+        meta = catalog.by_number(doc)
+        return meta is not None and (meta.effective is None or meta.effective <= as_of)
+
+    notes: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for c in cits:
+        key = (c.document, c.article)
+        if key in seen or not c.in_force:
+            continue
+        seen.add(key)
+        marks = ", ".join(f"[{x.index}]" for x in cits if (x.document, x.article) == key)
+        by = [name(*k) for k in sorted(links.amended_by.get(key, ())) if current(k[0])]
+        if by:
+            notes.append(f"{marks} Article {c.article} of {c.document} has been amended by {'; '.join(by)}: read "
+                         f"them together." if lang == "en" else
+                         f"{marks} Điều {c.article} {c.document} đã được sửa đổi, bổ sung bởi {'; '.join(by)}: cần "
+                         f"đọc cùng nhau.")
+        amended = [name(*k) for k in sorted(links.amends.get(key, ())) if k in found]
+        if amended and current(c.document):
+            notes.append(f"{marks} Article {c.article} of {c.document} amends {'; '.join(amended)}." if lang == "en"
+                         else f"{marks} Điều {c.article} {c.document} sửa đổi, bổ sung {'; '.join(amended)}.")
+    return notes
+
+
 def missing_notes(missing: list[str], catalog: Catalog, lang: str) -> list[str]:
     out = []
     for number in missing:

@@ -21,7 +21,8 @@ from corpus.loader import Corpus, load_corpus
 
 from .annexes import about_annex, annex_notes, asks_membership, mentions_annex
 from .asked import AskedConcept, unstated
-from .compose import (choose, compose_text, missing_notes, refusal_text, to_citation, validity_notes)
+from .compose import (amendment_notes, choose, compose_text, missing_notes, refusal_text, to_citation,
+                      validity_notes)
 from .config import Settings, get_settings
 from .conversation import Turn, content_words, contextualize
 from .models import Answer, QuestionError, RetrievedItem
@@ -201,7 +202,9 @@ class Assistant:
                             sibling_ratio=self.settings.sibling_clause_ratio,
                             pinned=frozenset((t.document, t.article) for t in res.status))
             cits = [to_citation(c, self.catalog, as_of, lang, i + 1) for i, c in enumerate(chosen)]
-            notes = validity_notes(cits, self.catalog, as_of, lang) + notes
+            found = {(a.document, a.article) for a in res.articles[:k]}
+            notes = (validity_notes(cits, self.catalog, as_of, lang)
+                     + amendment_notes(cits, self.retriever.amendments(), found, self.catalog, as_of, lang) + notes)
             if about:
                 notes += annex_notes([c.document for c in cits], self.catalog, lang)
             lead, text = compose_text(cits, lang, notes, self._status_preface(res, cits, as_of, lang))

@@ -367,6 +367,10 @@ class HybridRetriever:
             i += 1
         return out
 
+    def amendments(self) -> AmendmentLinks:
+        """Which article amends which, in the generation being served."""
+        return self._amendment_links(self.handle.generation())
+
     def _amendment_links(self, gen: LoadedGeneration) -> AmendmentLinks:
         key = ("amendments", gen.manifest.generation)
         got = self._meta_cache.get(key)

@@ -70,3 +70,26 @@ def test_an_amendment_found_below_the_first_five_is_read_with_its_article(catalo
     stale = ranked[:-1] + [_art("90/2025/QH15", "5", 0.5, in_force=False)]
     assert [(a.document, a.article) for a in r._with_amendments(stale, links)[:2]] == [
         ("107/2016/QH13", "16"), ("134/2016/NĐ-CP", "1")]
+
+
+def test_cited_articles_say_what_amends_them_and_what_they_amend(catalog):
+    import datetime as dt
+
+    from assistant.compose import amendment_notes
+    from assistant.models import Citation
+
+    def cit(i, doc, art):
+        return Citation(document=doc, title="t", article=art, clause="1", quote="q", in_force=True,
+                        status_note="còn hiệu lực", provision_id=f"{doc}:{art}", citation="c", short="s", index=i)
+
+    links = AmendmentLinks()
+    links.add(("90/2025/QH15", "5"), ("107/2016/QH13", "16"))
+    links.add(("90/2025/QH15", "5"), ("107/2016/QH13", "17"))
+    cits = [cit(1, "107/2016/QH13", "16"), cit(2, "90/2025/QH15", "5")]
+    notes = amendment_notes(cits, links, {("107/2016/QH13", "16"), ("90/2025/QH15", "5")}, catalog,
+                            dt.date(2026, 11, 27), "vi")
+    assert notes == ["[1] Điều 16 107/2016/QH13 đã được sửa đổi, bổ sung bởi Điều 5 Luật 90/2025 (90/2025/QH15) "
+                     "[2]: cần đọc cùng nhau.",
+                     "[2] Điều 5 90/2025/QH15 sửa đổi, bổ sung Điều 16 Luật Thuế XNK 2016 (107/2016/QH13) [1]."]
+    # before the amending law takes effect, the article is not said to be amended
+    assert amendment_notes(cits[:1], links, set(), catalog, dt.date(2025, 1, 1), "vi") == []
