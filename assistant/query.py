@@ -204,6 +204,40 @@ def _article_owner(found: list[str], where: dict[str, int], art: re.Match) -> st
     return before[-1][1] if before else found[0]
 
 
+_EN_LAW_TITLE = re.compile(r"^(?:Law on (?P<a>[^(]+?)|(?P<b>[^(]+?) (?:Law|Code))\s*\((?P<y>\d{4})")
+
+
+def _english_names(catalog: Catalog) -> list[tuple[re.Pattern, str]]:
+    """English ways of naming a law ("the 2025 Investment Law", "Law on High Technology 2008", "the old High
+    Technology Law"), from each law's English title; "new"/"old" pick the latest/earlier law of that name."""
+    key = id(catalog)
+    got = _EN_NAMES.get(key)
+    if got is not None:
+        return got
+    by_subject: dict[str, list[tuple[str, str]]] = {}
+    for d in catalog.documents:
+        m = _EN_LAW_TITLE.match(d.title_en or "")
+        if m and d.type in ("Luật", "Bộ luật"):
+            subject = " ".join((m.group("a") or m.group("b")).lower().split())
+            by_subject.setdefault(subject, []).append((m.group("y"), d.number))
+    out: list[tuple[re.Pattern, str]] = []
+    for subject, laws in by_subject.items():
+        s = re.escape(subject).replace(r"\ ", r"\s+")
+        named = rf"(?:law on {s}|{s} (?:law|code))"
+        laws.sort()
+        for year, number in laws:
+            out.append((re.compile(rf"\b(?:{year}\s+{named}|{named},?\s+(?:of\s+|\(\s*)?{year})\b"), number))
+        if len(laws) > 1:
+            out.append((re.compile(rf"\b(?:new|current|latest)\s+{named}\b"), laws[-1][1]))
+            for _, number in laws[:-1]:
+                out.append((re.compile(rf"\b(?:old|previous|former|earlier)\s+{named}\b"), number))
+    _EN_NAMES[key] = out
+    return out
+
+
+_EN_NAMES: dict[int, list[tuple[re.Pattern, str]]] = {}
+
+
 def find_references(text: str, catalog: Catalog) -> tuple[list[DocRef], list[str]]:
     """Documents (and Điều/khoản) the question names explicitly."""
     f = fold(normalize(text)).lower()
@@ -251,6 +285,11 @@ def find_references(text: str, catalog: Catalog) -> tuple[list[DocRef], list[str
             if m:
                 add(d.number, m.start())
                 break
+    low = normalize(text).lower()
+    for rx, number in _english_names(catalog):
+        m = rx.search(low)
+        if m:
+            add(number, m.start())
     for d in catalog.not_in_corpus:
         if d.number not in missing and any((a := _naming_alias(alias)) and _find_name(a, f) for alias in d.aliases):
             missing.append(d.number)

@@ -211,6 +211,11 @@ def test_an_english_follow_up_replaces_the_slot_through_its_glossary_terms():
     ("Luật 90/2025/QH15 sửa khoản 21 Điều 16 Luật thuế xuất khẩu, thuế nhập khẩu như thế nào?",
      [("90/2025/QH15", None, None), ("107/2016/QH13", "16", "21")]),
     ("Điều 22 Luật Công nghệ cao 2025 quy định gì?", [("133/2025/QH15", "22", None)]),
+    # English names of laws, from the catalog's English titles; "old"/"new" pick among laws of one name
+    ("Which projects qualify for special incentives under the 2025 Investment Law?", [("143/2025/QH15", None, None)]),
+    ("Under the Law on High Technology 2008, who set up high-tech parks?", [("21/2008/QH12", None, None)]),
+    ("We were certified under the old High Technology Law.", [("21/2008/QH12", None, None)]),
+    ("What does Article 13 of the new Corporate Income Tax Law say?", [("67/2025/QH15", "13", None)]),
     # one phrase naming two laws: the year decides
     ("Luật công nghệ cao 2008 Điều 31", [("21/2008/QH12", "31", None)]),
     ("Theo khoản 2 Điều 15 Luật Đầu tư 2025 và Nghị định 96/2026",
