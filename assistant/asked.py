@@ -49,7 +49,7 @@ def unstated(question: str, evidence_texts: list[str]) -> AskedConcept | None:
 
 # "mấy năm", "bao nhiêu ngày", "thuế suất bao nhiêu", "how many years": the question asks for a quantity, and the
 # clause that states one ("miễn thuế tối đa 04 năm") answers it better than one that only talks about it.
-_NUM = r"(\d+([.,]\d+)?|mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi|muoi lam)"
+_NUM = r"\b(\d+([.,]\d+)?|mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi|muoi lam)"
 _PAREN = r"(\s*\([^)]{0,30}\))?"  # "15 (mười lăm) năm"
 _TIME_STATED = _NUM + _PAREN + r"\s+(ngay|thang|nam)\b|toan bo thoi (gian|han)"
 _QUANTITIES: list[tuple[re.Pattern, re.Pattern]] = [
@@ -58,11 +58,16 @@ _QUANTITIES: list[tuple[re.Pattern, re.Pattern]] = [
     (_rx(r"\b(may|bao nhieu) ngay\b|how many days"), _rx(_NUM + _PAREN + r"\s+ngay\b")),
     (_rx(r"\bbao lau\b|how long|thoi han (la )?bao nhieu"), _rx(_TIME_STATED)),
     (_rx(r"\b(bao nhieu|may) (phan tram|%)|(thue suat|ty le)\b.{0,60}\bbao nhieu|muc thue suat|what (tax )?rate"
-         r"|percentage"),
+         r"|\b(tax|cit|income tax|preferential|incentive) rates?\b|percentage"),
      _rx(r"\d+([.,]\d+)?\s*%")),
     (_rx(r"\bbao nhieu (tien|dong|trieu|ty)|(muc|so tien) ho tro\b.{0,40}\bbao nhieu|how much"),
      _rx(r"\d+([.,]\d+)*\s*(dong|trieu|ty|nghin|%)")),
 ]
+
+
+# Dates are not quantities: "trước ngày 01 tháng 7 năm 2026", "sau năm 2025".
+_DATES = re.compile(r"\b(ngay \d{1,2} thang \d{1,2} nam \d{4}|thang \d{1,2} nam \d{4}|(sau |truoc |tu )?nam \d{4}"
+                    r"|\d{1,2}/\d{1,2}/\d{4}|\d{4})\b")
 
 
 def asked_quantity(question: str) -> list[re.Pattern]:
@@ -75,5 +80,6 @@ def states(quantities: list[re.Pattern], text: str, head: int = 100) -> bool:
     """Whether the text states one of the quantities asked where a provision sets it: at the head of the clause
     or of one of its points ("Miễn thuế tối đa 04 năm …", "a) Miễn 15 (mười lăm) năm …"), not in a condition
     further on ("… không có thu nhập chịu thuế trong 03 năm đầu")."""
-    heads = [" ".join(fold(line).lower().split())[:head] for line in text.splitlines() if line.strip()]
+    heads = [_DATES.sub(" ", " ".join(fold(line).lower().split())[:head]) for line in text.splitlines()
+             if line.strip()]
     return any(qn.search(h) for h in heads for qn in quantities)

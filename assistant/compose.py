@@ -235,16 +235,18 @@ def amendment_notes(cits: list[Citation], links, found: set[tuple[str, str]], ca
             continue
         seen.add(key)
         marks = ", ".join(f"[{x.index}]" for x in cits if (x.document, x.article) == key)
+        own = name(*key).split(" [")[0]
         by = [name(*k) for k in sorted(links.amended_by.get(key, ())) if current(k[0])]
         if by:
-            notes.append(f"{marks} Article {c.article} of {c.document} has been amended by {'; '.join(by)}: read "
-                         f"them together." if lang == "en" else
-                         f"{marks} Điều {c.article} {c.document} đã được sửa đổi, bổ sung bởi {'; '.join(by)}: cần "
-                         f"đọc cùng nhau.")
+            notes.append(f"{marks} {own} has been amended (amended, supplemented or repealed in part) by "
+                         f"{'; '.join(by)}: read them together." if lang == "en" else
+                         f"{marks} {own} đã được sửa đổi, bổ sung hoặc bãi bỏ một phần bởi {'; '.join(by)}: cần đọc "
+                         f"cùng nhau.")
         amended = [name(*k) for k in sorted(links.amends.get(key, ())) if k in found]
         if amended and current(c.document):
-            notes.append(f"{marks} Article {c.article} of {c.document} amends {'; '.join(amended)}." if lang == "en"
-                         else f"{marks} Điều {c.article} {c.document} sửa đổi, bổ sung {'; '.join(amended)}.")
+            notes.append(f"{marks} {own} amends (amends, supplements or repeals in part) {'; '.join(amended)}."
+                         if lang == "en" else
+                         f"{marks} {own} sửa đổi, bổ sung hoặc bãi bỏ một phần {'; '.join(amended)}.")
     return notes
 
 

@@ -5,7 +5,7 @@ One place for this logic, used by the extractive and the LLM modes alike.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from indexing.terms import is_stop
 from indexing.text import fold, normalize
@@ -26,6 +26,10 @@ _GENERIC = set("""ho so gom nhung gi thoi han bao lau may ngay co quan nao o dau
 nop dau muc thue suat bao nhieu nam duoc khong phai lam sao dieu kien what documents how long which authority who
 where when is are do does required need needed the a an of for to it this that those them such about fee cost
 """.split())
+
+
+# Heads too general to mark a slot: "giấy chứng nhận" does not replace "giấy phép lao động".
+_GENERIC_HEADS = {"giấy", "người", "hồ", "cơ", "văn", "thời", "thủ", "quy"}
 
 
 @dataclass
@@ -98,17 +102,24 @@ def contextualize(question: str, history: list[Turn], force: bool = False) -> Co
 
 def _with_topic(question: str, prev: Turn) -> str:
     """The question, twice, with the previous topic less the slot it replaces. English words name no slot of a
-    Vietnamese topic ("What about import duties?" after a CIT question): an English question that names a domain
-    term brings its glossary terms along, and they are what replaces a slot ("thuế nhập khẩu" for "thuế thu nhập
-    doanh nghiệp"), when they share a word with the topic."""
-    from .query import detect_language, english_glossary
+    Vietnamese topic ("What about import duties?" after a CIT question): an English question brings its glossary
+    terms along, and a term of the previous topic that starts like one of them ("thuế thu nhập doanh nghiệp" and
+    "thuế nhập khẩu") is the slot they replace, with the longer terms containing it."""
+    from .query import detect_language, glossary_terms
 
     if detect_language(question)[0] == "en":
-        own = english_glossary(question)
-        topic = prev.search_query
-        if prev.language == "en":
-            topic = english_glossary(topic) or topic
-        if own and set(content_words(own)) & set(content_words(topic)):  # a slot of the topic to replace
-            rest = previous_topic(own, replace(prev, search_query=topic))
-            return f"{question} {own} {question} {own} ({rest})"
+        own = glossary_terms(question)
+        heads = {t.split()[0] for t in own if len(t.split()) > 1} - _GENERIC_HEADS
+        prev_terms = glossary_terms(prev.search_query) if prev.language == "en" else []
+        dropped = [t for t in prev_terms if len(t.split()) > 1 and t.split()[0] in heads
+                   and not any(t in o for o in own)]  # "giấy phép lao động" is part of the new term: it stays
+        mine = " ".join(own)
+        if dropped:
+            kept = [t for t in prev_terms if t not in own and not any(d in t for d in dropped)]
+            return f"{question} {mine} {question} {mine} ({' '.join(kept)})"
+        topic = " ".join(prev_terms) or prev.search_query
+        if own and set(content_words(mine)) & set(content_words(topic)):
+            # no term to replace, but the question's terms belong with the topic's ("tax exemption" after CIT
+            # incentives): both, in Vietnamese
+            return f"{question} {mine} {question} {mine} ({topic})"
     return f"{question} {question} ({previous_topic(question, prev)})"

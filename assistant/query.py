@@ -170,9 +170,14 @@ def spell_out(text: str) -> str:
     return _ABBR_TOKEN.sub(lambda m: _abbreviation(m.group(0)) or m.group(0), text)
 
 
+def glossary_terms(text: str) -> list[str]:
+    """The Vietnamese terms of the English phrases in the text, each once."""
+    return list(dict.fromkeys(vi for rx, vi in _GLOSSARY if rx.search(text)))
+
+
 def english_glossary(text: str) -> str:
     # Each phrase once: entries overlap, and a repeated phrase would weigh twice in BM25.
-    return " ".join(dict.fromkeys(vi for rx, vi in _GLOSSARY if rx.search(text)))
+    return " ".join(glossary_terms(text))
 
 
 _NAMING = re.compile(r"^(bo luat|luat|nghi dinh|nd|thong tu|tt|quyet dinh|qd|nghi quyet|nq|van ban hop nhat|vbhn|blld)\b")
@@ -210,10 +215,9 @@ _EN_LAW_TITLE = re.compile(r"^(?:Law on (?P<a>[^(]+?)|(?P<b>[^(]+?) (?:Law|Code)
 def _english_names(catalog: Catalog) -> list[tuple[re.Pattern, str]]:
     """English ways of naming a law ("the 2025 Investment Law", "Law on High Technology 2008", "the old High
     Technology Law"), from each law's English title; "new"/"old" pick the latest/earlier law of that name."""
-    key = id(catalog)
-    got = _EN_NAMES.get(key)
-    if got is not None:
-        return got
+    got = _EN_NAMES.get(id(catalog))
+    if got is not None and got[0] is catalog:  # the same catalog object, not one that reused its id
+        return got[1]
     by_subject: dict[str, list[tuple[str, str]]] = {}
     for d in catalog.documents:
         m = _EN_LAW_TITLE.match(d.title_en or "")
@@ -222,7 +226,8 @@ def _english_names(catalog: Catalog) -> list[tuple[re.Pattern, str]]:
             by_subject.setdefault(subject, []).append((m.group("y"), d.number))
     out: list[tuple[re.Pattern, str]] = []
     for subject, laws in by_subject.items():
-        s = re.escape(subject).replace(r"\ ", r"\s+")
+        s = re.escape(subject).replace(r"\ ", r"\s+").replace("labour", "labou?r").replace(
+            r"high\s+technology", r"high(?:\s+|-)tech(?:nology)?")
         named = rf"(?:law on {s}|{s} (?:law|code))"
         laws.sort()
         for year, number in laws:
@@ -231,11 +236,11 @@ def _english_names(catalog: Catalog) -> list[tuple[re.Pattern, str]]:
             out.append((re.compile(rf"\b(?:new|current|latest)\s+{named}\b"), laws[-1][1]))
             for _, number in laws[:-1]:
                 out.append((re.compile(rf"\b(?:old|previous|former|earlier)\s+{named}\b"), number))
-    _EN_NAMES[key] = out
+    _EN_NAMES[id(catalog)] = (catalog, out)
     return out
 
 
-_EN_NAMES: dict[int, list[tuple[re.Pattern, str]]] = {}
+_EN_NAMES: dict[int, tuple[Catalog, list[tuple[re.Pattern, str]]]] = {}
 
 
 def find_references(text: str, catalog: Catalog) -> tuple[list[DocRef], list[str]]:

@@ -27,7 +27,7 @@ from .status import Landmarks, Target, targets as status_targets
 
 
 # A question on today's rule ("hiện nay", "luật mới", "giờ … còn", "now"), matched on folded text.
-NOW_CUE = re.compile(r"\b(hien nay|hien hanh|hien tai|bay gio|hien gio|gio (day|thi|luat|nghi dinh|con|van|da)"
+NOW_CUE = re.compile(r"\b(hien nay|hien hanh|hien tai|bay gio|hien gio|(?<!them )(?<!lam )gio (day|luat|nghi dinh|con|van)"
                      r"|(luat|nghi dinh|thong tu|quyet dinh|van ban|quy dinh) moi|now|currently|nowadays"
                      r"|new (law|decree|circular|rules?)|current (law|rules?|decree))\b")
 

@@ -13,41 +13,50 @@ import re
 from dataclasses import dataclass
 
 from corpus.catalog import Catalog, DocumentMeta
-from corpus.validity import fmt_date, in_force
+from corpus.validity import doubtful, fmt_date, in_force
 from indexing.text import fold
 
 # Matched on the folded, lower-cased question.
 _INTENTS: list[tuple[str, re.Pattern]] = [
     ("transition", re.compile(
-        r"chuyen tiep|(con|van|co con) (nguyen )?(gia tri|dung duoc|su dung duoc|duoc su dung|duoc dung"
-        r"|duoc tiep tuc|ap dung duoc)|tiep tuc (duoc )?(huong|su dung|ap dung|co hieu luc|thuc hien|dung)"
-        r"|lam lai|cap lai theo|transition|grandfather|remain(s)? valid|still valid|continue(s)? to (apply|enjoy|be)")),
+        r"chuyen tiep|tiep tuc (duoc )?(huong|su dung|ap dung|co hieu luc|thuc hien|dung)"
+        r"|lam lai|transition|grandfather|continue(s)? to (apply|enjoy|be valid)")),
     ("in_force", re.compile(
-        r"con hieu luc|het hieu luc|con (duoc )?ap dung|bi bai bo|bi thay the|con (nguyen )?gia tri"
-        r"|still (in force|valid|appl|effective)|no longer (in force|valid|appl)|repealed|superseded|in force\b")),
+        r"con hieu luc|het hieu luc|con (duoc )?ap dung|bi bai bo|bi thay the|(con|van) (nguyen )?gia tri"
+        r"|(con|van|co con) (dung duoc|su dung duoc|duoc su dung|duoc dung)"
+        r"|still (in force|valid|appl|effective)|remains? valid|no longer (in force|valid|appl)|repealed|superseded"
+        r"|in force\b")),
     ("replaced_by", re.compile(
         r"bi thay the|thay the (boi|bang)|(van ban|nghi dinh|luat|quyet dinh|thong tu|nghi quyet) nao (da )?thay the"
         r"|replaced by|superseded by|what replace|which \w+ replace")),
     ("effective", re.compile(
         r"(co|bat dau co|phat sinh) hieu luc (thi hanh )?(tu|ke tu|vao|tu ngay|khi|luc)|hieu luc (tu|ke tu) (ngay|khi|luc)"
-        r"|ap dung tu (ngay|khi|ky)|(take|took|taken|takes) effect|c(o|a)me into (force|effect)|effective (date|from|since|on)"
+        r"|khi nao .{0,60}(co|bat dau co|phat sinh) hieu luc|(da )?co hieu luc chua|ngay (co )?hieu luc"
+        r"|(bat dau )?ap dung (tu )?(ngay|khi|ky) ?(nao)?|ap dung tu (ngay|khi|ky)"
+        r"|(take|took|taken|takes) effect|c(o|a)me into (force|effect)|effective (date|from|since|on)|in effect"
         r"|when (was|is|did|does) .{0,60}(effective|in force)")),
     ("replaces", re.compile(
         r"thay the (nhung |cac )?(nghi dinh|luat|quyet dinh|thong tu|van ban|nghi quyet)?\s*nao"
         r"|bai bo (nhung |cac )?(nghi dinh|luat|quyet dinh|thong tu|van ban|nghi quyet)?\s*nao"
-        r"|(replace|repeal)[sd]? (which|what)|(which|what) .{0,40}(does|did) (it|this) (replace|repeal)")),
+        r"|(replace|repeal)[sd]? (which|what)|(which|what) .{0,60}(does|did) .{0,60}(replace|repeal)\b")),
 ]
-# "giấy này còn hiệu lực không?": the validity asked about is a certificate's or permit's issued under the named
-# text, which its successor's transition rules settle, not the text's own.
-_INSTRUMENT_VALID = re.compile(
-    r"\b(giay|gcn|gpld|gcndkdt|chung nhan|chung chi|the|certificates?|permits?|licen[cs]es?|cards?)\b[^?.,;]{0,30}"
-    r"\b(con|van|het|still|remains?)\b[^?.,;]{0,12}(hieu luc|gia tri|dung duoc|valid|in force)")
+# "giấy này còn hiệu lực không?", "GPLĐ cấp theo NĐ 152/2020 nay còn dùng được không?": the validity asked about is
+# a certificate's or permit's issued under the named text, which the transition rules settle, not the text's own.
+# ("thẻ", a card, is recognised on its accents: folded, it is the English article.)
+_INSTRUMENT = r"\b(giay|gcn|gpld|gcndkdt|chung nhan|chung chi|certificates?|permits?|licen[cs]es?|cards?)\b"
+_STILL_VALID = (r"[^?;]{0,60}\b(con|van|het|still|remains?)\b[^?.;]{0,12}"
+                r"(hieu luc|gia tri|dung duoc|su dung duoc|duoc su dung|valid|in force)")
+_INSTRUMENT_VALID = re.compile(_INSTRUMENT + _STILL_VALID)
+_CARD_VALID = re.compile(r"\bthẻ\b" + _STILL_VALID.replace("(con|van|het|still|remains?)",
+                                                         "(còn|vẫn|hết|still|remains?)")
+                         .replace("(hieu luc|gia tri|dung duoc|su dung duoc|duoc su dung|valid|in force)",
+                                  "(hiệu lực|giá trị|dùng được|sử dụng được|được sử dụng|valid|in force)"))
 # "thay thế nghị định nào" asks what the named text replaced, "văn bản nào thay thế" what replaced it.
 _REPLACED_BY_FIRST = re.compile(r"bi thay the|thay the (boi|bang)|nao (da )?thay the|replaced by|superseded by")
 
-_EFFECT_TITLE = re.compile(r"^(hieu luc( thi hanh| va trach nhiem thi hanh)?|dieu khoan thi hanh)\b")
+_EFFECT_TITLE = re.compile(r"^(hieu luc( thi hanh)?( va trach nhiem (thi hanh|thuc hien))?|dieu khoan thi hanh)$")
 _TRANSITION_TITLE = re.compile(r"^(quy dinh|dieu khoan) chuyen tiep\b")
-_BASIS = re.compile(r"(?:khoản\s+(\d+)\s+)?Điều\s+(\d+[a-z]?)(?:\s+khoản\s+(\d+))?", re.I)
+_BASIS = re.compile(r"(?:khoản\s+(\d+)\s+)?Điều\s+(\d+[a-z]?)(?!\s*[–-]\s*\d)(?:\s+khoản\s+(\d+))?", re.I)
 
 
 def intents(text: str) -> list[str]:
@@ -56,8 +65,9 @@ def intents(text: str) -> list[str]:
     found = [name for name, rx in _INTENTS if rx.search(f)]
     if "replaces" in found and _REPLACED_BY_FIRST.search(f):
         found.remove("replaces")
-    if "in_force" in found and _INSTRUMENT_VALID.search(f):
-        found.remove("in_force")
+    if _INSTRUMENT_VALID.search(f) or _CARD_VALID.search(text.lower()):
+        if "in_force" in found:
+            found.remove("in_force")
         if "transition" not in found:
             found.insert(0, "transition")
     return found
@@ -114,6 +124,9 @@ def targets(text: str, named: list[str], catalog: Catalog, as_of: dt.date, marks
     asked = intents(text)
     if not asked or not named:
         return []
+    # A certificate "still valid?" is a transition question only about a text that has gone: "GPLĐ hết hiệu lực
+    # khi nào theo NĐ 219/2025?" asks about the permit's own term under a text in force.
+    explicit_transition = bool(_INTENTS[0][1].search(fold(text).lower()))
     out: list[Target] = []
 
     def add(doc: str, art: str | None, clause: str | None, about: str, intent: str) -> None:
@@ -127,7 +140,11 @@ def targets(text: str, named: list[str], catalog: Catalog, as_of: dt.date, marks
         current = in_force(meta, as_of)
         basis = basis_provision(meta, catalog)
         own_basis = basis if basis and basis[0] == meta.number else None
+        if own_basis and marks.effect.get(number) not in (None, own_basis[1]):
+            own_basis = None  # a basis read from the codification notes, not the text's effect article
         for intent in asked:
+            if intent == "transition" and current and not explicit_transition:
+                continue
             if intent == "transition":
                 if meta.transition and meta.transition.article and meta.transition.number in marks.documents:
                     add(meta.transition.number, meta.transition.article, None, number, intent)
@@ -142,7 +159,7 @@ def targets(text: str, named: list[str], catalog: Catalog, as_of: dt.date, marks
                     add(number, marks.effect.get(number), None, number, intent)
             elif intent == "effective" and own_basis:  # the clause that sets its start
                 add(*own_basis, number, intent)
-            else:  # what it replaced: the clause of its effect article that the words match best
+            else:  # its start or what it replaced: the clause of its effect article the words match best
                 add(number, marks.effect.get(number) or (own_basis[1] if own_basis else None), None, number,
                     intent)
     return out
@@ -159,7 +176,7 @@ def status_lead(target: Target, catalog: Catalog, as_of: dt.date, lang: str, ind
     intent = target.intent
     start_ref = ref if intent in ("effective", "replaces") else ""
     end_ref = ref if intent in ("in_force", "replaced_by") else ""
-    name = f"{meta.short} ({meta.number})"
+    name = f"{meta.title_en} ({meta.number})" if en and meta.title_en else f"{meta.short} ({meta.number})"
     repl = [catalog.by_number(r.number) or catalog.missing(r.number) for r in meta.replaced_by if r.content]
     repl_s = ", ".join(f"{getattr(r, 'short', None) or r.number} ({r.number})" for r in repl if r is not None)
     since = fmt_date(meta.effective)
@@ -170,13 +187,19 @@ def status_lead(target: Target, catalog: Catalog, as_of: dt.date, lang: str, ind
     elif not in_force(meta, as_of):
         until = fmt_date(meta.expires)
         if en:
-            s = (f"{name} took effect on {since}{start_ref} and " if intent in ("effective", "replaces")
+            s = (f"{name} took effect on {since}{start_ref} and is " if intent in ("effective", "replaces")
                  else f"{name} is ") + f"no longer in force: it ceased to have effect on {until}{end_ref}"
             s += f"; replaced by {repl_s}." if repl_s else "."
         else:
             s = (f"{name} có hiệu lực từ {since}{start_ref}; " if intent in ("effective", "replaces")
                  else f"{name} ") + f"không còn hiệu lực: hết hiệu lực từ {until}{end_ref}"
             s += f"; văn bản thay thế: {repl_s}." if repl_s else "."
+    elif doubtful(meta, as_of):  # no repeal in the corpus, but its legal basis has gone: say so, not "in force"
+        d = meta.validity_doubt
+        s = (f"{name} took effect on {since}{start_ref}; its validity on {fmt_date(as_of)} needs checking: "
+             f"{d.en}{end_ref}." if en else
+             f"{name} có hiệu lực từ {since}{start_ref}; hiệu lực vào ngày {fmt_date(as_of)} cần được kiểm tra: "
+             f"{d.vi}{end_ref}.")
     elif en:
         s = f"{name} is in force on {fmt_date(as_of)}" + (f" (since {since})" if meta.effective else "") + \
             f"{start_ref or end_ref}."

@@ -88,8 +88,9 @@ def test_cited_articles_say_what_amends_them_and_what_they_amend(catalog):
     cits = [cit(1, "107/2016/QH13", "16"), cit(2, "90/2025/QH15", "5")]
     notes = amendment_notes(cits, links, {("107/2016/QH13", "16"), ("90/2025/QH15", "5")}, catalog,
                             dt.date(2026, 11, 27), "vi")
-    assert notes == ["[1] Điều 16 107/2016/QH13 đã được sửa đổi, bổ sung bởi Điều 5 Luật 90/2025 (90/2025/QH15) "
-                     "[2]: cần đọc cùng nhau.",
-                     "[2] Điều 5 90/2025/QH15 sửa đổi, bổ sung Điều 16 Luật Thuế XNK 2016 (107/2016/QH13) [1]."]
+    assert notes == ["[1] Điều 16 Luật Thuế XNK 2016 (107/2016/QH13) đã được sửa đổi, bổ sung hoặc bãi bỏ một phần "
+                     "bởi Điều 5 Luật 90/2025 (90/2025/QH15) [2]: cần đọc cùng nhau.",
+                     "[2] Điều 5 Luật 90/2025 (90/2025/QH15) sửa đổi, bổ sung hoặc bãi bỏ một phần Điều 16 Luật Thuế "
+                     "XNK 2016 (107/2016/QH13) [1]."]
     # before the amending law takes effect, the article is not said to be amended
     assert amendment_notes(cits[:1], links, set(), catalog, dt.date(2025, 1, 1), "vi") == []

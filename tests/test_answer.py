@@ -200,6 +200,11 @@ def test_an_english_follow_up_replaces_the_slot_through_its_glossary_terms():
     # the tax it replaces is gone from the topic; the enterprise stays
     topic = ctx.query[ctx.query.index("("):]
     assert "thuế thu nhập doanh nghiệp" not in topic and "doanh nghiệp công nghệ cao" in topic
+    # a general head ("giấy …") marks no slot: the work permit stays in the topic of the exemption certificate
+    prev3 = Turn("Which foreigners are exempt from needing a work permit?",
+                 "Which foreigners are exempt from needing a work permit?", "en")
+    ctx3 = contextualize("What do we submit to get the exemption certificate?", [prev3], force=True)
+    assert "giấy phép lao động" in ctx3.query
     # an English question whose terms share nothing with the topic keeps the topic whole
     assert english_glossary("How long is the work permit valid?")
     prev2 = Turn("Thủ tục cấp GPLĐ?", "Thủ tục cấp GPLĐ?", "vi")
@@ -216,6 +221,8 @@ def test_an_english_follow_up_replaces_the_slot_through_its_glossary_terms():
     ("Under the Law on High Technology 2008, who set up high-tech parks?", [("21/2008/QH12", None, None)]),
     ("We were certified under the old High Technology Law.", [("21/2008/QH12", None, None)]),
     ("What does Article 13 of the new Corporate Income Tax Law say?", [("67/2025/QH15", "13", None)]),
+    ("Under the Labor Code 2019, how many days of annual leave?", [("45/2019/QH14", None, None)]),
+    ("Is the 2008 High-Tech Law still in force?", [("21/2008/QH12", None, None)]),
     # one phrase naming two laws: the year decides
     ("Luật công nghệ cao 2008 Điều 31", [("21/2008/QH12", "31", None)]),
     ("Theo khoản 2 Điều 15 Luật Đầu tư 2025 và Nghị định 96/2026",

@@ -27,6 +27,18 @@ AS_OF = dt.date(2026, 11, 27)
     ("GCN doanh nghiệp công nghệ cao cấp theo Luật CNC 2008, sau 01/7/2026 giấy này còn hiệu lực không?",
      ["transition"]),
     ("Nghị định 10/2024 quy định hồ sơ thành lập khu công nghệ cao thế nào?", []),
+    # "the" is the English article, not "thẻ"; a text's own validity is no transition question
+    ("Is the Decree 10/2024 still in force?", ["in_force"]),
+    ("Is Decree 10/2024 still valid?", ["in_force"]),
+    ("Nghị định 10/2024 còn giá trị không?", ["in_force"]),
+    ("Thẻ vàng cấp theo Nghị quyết 73/2025 còn hiệu lực không?", ["transition"]),
+    ("Hồ sơ cấp lại theo Nghị định 219/2025 gồm những gì?", []),
+    # the usual word orders of "since when"
+    ("Khi nào Luật CNC 2025 có hiệu lực?", ["effective"]),
+    ("khi nao luat cnc 2025 co hieu luc", ["effective"]),
+    ("Luật Đầu tư 2025 đã có hiệu lực chưa?", ["effective"]),
+    ("Is the 2025 Investment Law in effect yet?", ["effective"]),
+    ("What does the 2025 High Technology Law replace?", ["replaces"]),
     ("Luật Công nghệ cao 2025 quy định ưu đãi gì cho doanh nghiệp công nghệ cao?", []),
 ])
 def test_status_intents(question, expected):
@@ -62,6 +74,13 @@ def test_targets_follow_the_catalog_and_what_the_index_holds():
     cert = "Giấy chứng nhận cấp theo Luật Công nghệ cao 2008 có được tiếp tục sử dụng không?"
     got = targets(cert, ["21/2008/QH12"], cat, AS_OF, _marks("133/2025/QH15"))
     assert [(t.document, t.article, t.intent) for t in got] == [("133/2025/QH15", "27", "transition")]
+    # a permit's own term under a text in force is no transition question
+    assert targets("Giấy phép lao động hết hiệu lực trong trường hợp nào theo Luật CNC 2025?", ["133/2025/QH15"],
+                   cat, AS_OF, _marks("133/2025/QH15")) == []
+    # an article that only starts with "Hiệu lực" ("Hiệu lực của hợp đồng lao động") is no effect article
+    assert Landmarks.from_titles({("45/2019/QH14", "23"): "Hiệu lực của hợp đồng lao động"}).effect == {}
+    # a basis naming a range of articles names no provision
+    assert basis_provision(cat.by_number("10/2021/QĐ-TTg"), cat) is None
     # no status cue, no named text: nothing is looked up
     assert targets("Nghị định 10/2024 quy định hồ sơ thế nào?", ["10/2024/NĐ-CP"], cat, AS_OF,
                    _marks("10/2024/NĐ-CP")) == []
@@ -84,8 +103,8 @@ def test_a_repealed_decree_says_it_is_no_longer_in_force_and_what_replaced_it(as
     assert "không còn hiệu lực: hết hiệu lực từ 01/07/2026" in ans.lead
     en = assistant.answer("Is Decree 10/2024/NĐ-CP still in force?", record=False)
     assert en.language == "en" and not en.refused
-    assert en.lead.startswith("NĐ 10/2024 (10/2024/NĐ-CP) is no longer in force: it ceased to have effect on "
-                              "01/07/2026 [1]")
+    assert en.lead.startswith("Decree on high-tech parks (10/2024/NĐ-CP) is no longer in force: it ceased to have "
+                              "effect on 01/07/2026 [1]")
 
 
 def test_a_permit_under_a_repealed_decree_is_answered_from_the_transition_rules(assistant):
@@ -100,6 +119,14 @@ def _cit(index: int, document: str, article: str, in_force: bool, low: bool = Fa
     return Citation(document=document, title="t", article=article, quote="q", in_force=in_force,
                     status_note="hết hiệu lực" if not in_force else "còn hiệu lực", provision_id=f"{document}:{article}",
                     citation="c", short="s", low_confidence=low, index=index)
+
+
+def test_a_text_whose_legal_basis_has_gone_is_not_called_in_force(assistant):
+    from assistant.status import Target, status_lead
+
+    cat = load_catalog()
+    lead = status_lead(Target("10/2021/QĐ-TTg", "5", "1", "10/2021/QĐ-TTg", "in_force"), cat, AS_OF, "vi", 1)
+    assert "cần được kiểm tra" in lead and "còn hiệu lực" not in lead
 
 
 def test_citations_of_one_text_share_one_validity_note():
