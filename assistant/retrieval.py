@@ -23,7 +23,7 @@ from indexing.text import fold, has_diacritics
 
 from .amendments import AmendmentLinks, read_links
 from .query import ParsedQuery
-from .status import Landmarks, Target, targets as status_targets
+from .status import Landmarks, Target, about_earlier_rules, targets as status_targets
 
 
 # A question on today's rule ("hiện nay", "luật mới", "giờ … còn", "now"), matched on folded text.
@@ -170,6 +170,9 @@ class HybridRetriever:
         self.successor_ratio = 0.8  # the replacing document's article takes the place when it scores this close
         self.amend_window = 3  # an article among the first this many brings the article amending it (or amended)
         self.amend_max = 2
+        # Transition and effect articles name everything their text covers ("doanh nghiệp công nghệ cao … ưu đãi
+        # thuế …"), so they match general questions; they answer only questions about earlier rules or dates.
+        self.closing_factor = 0.85
         self.rank_bonus: dict[str, float] = dict(rank_bonus or {})  # by document type (legal hierarchy)
         self.lm_texts = list(lm_texts or [])  # questions in natural wording, for diacritic restoration
         self._meta_cache: dict[str, tuple] = {}
@@ -250,6 +253,8 @@ class HybridRetriever:
         # question on today's rule; its successor counts as named and the old one is ranked as repealed.
         successors = self._successors_asked(q, as_of)
         explicit_docs -= set(successors.values())
+        closing = (self._landmarks(gen).closing if self.closing_factor != 1.0 and not about_earlier_rules(q.text)
+                   else frozenset())
         for j, i in enumerate(cand_l):
             nid = ids[i]
             doc, art, clause = self._meta(gen, nid)
@@ -263,6 +268,8 @@ class HybridRetriever:
                             score += 0.3
             if doc in successors:
                 score += self.ref_doc_bonus
+            if (doc, art) in closing and doc not in explicit_docs:
+                score *= self.closing_factor
             if doc in context_docs:
                 score += context_bonus
             ok = self._in_force(doc, art, as_of)

@@ -59,6 +59,18 @@ _TRANSITION_TITLE = re.compile(r"^(quy dinh|dieu khoan) chuyen tiep\b")
 _BASIS = re.compile(r"(?:khoản\s+(\d+)\s+)?Điều\s+(\d+[a-z]?)(?!\s*[–-]\s*\d)(?:\s+khoản\s+(\d+))?", re.I)
 
 
+# A question that may concern the transition from earlier rules: a certificate or project that exists already,
+# an earlier text, a date.
+_EARLIER = re.compile(r"\b(cu|truoc (day|ngay|khi|thoi diem)|da (duoc )?cap|dang (huong|co|duoc)|con han|chuyen tiep"
+                      r"|old|previous|former|before|already|existing|issued|transition|until|den het|nam \d{4}"
+                      r"|\d{1,2}/\d{1,2}/\d{4}|\d{4})\b")
+
+
+def about_earlier_rules(text: str) -> bool:
+    """Whether the question may concern transition or effect provisions at all (see HybridRetriever)."""
+    return bool(intents(text)) or bool(_EARLIER.search(fold(text).lower()))
+
+
 def intents(text: str) -> list[str]:
     """The status questions asked, most specific first ("transition" before "in_force")."""
     f = fold(text).lower()
@@ -105,18 +117,22 @@ class Landmarks:
     effect: dict[str, str]
     transition: dict[str, str]
     documents: frozenset[str] = frozenset()
+    closing: frozenset[tuple[str, str]] = frozenset()  # every effect and transition article
 
     @classmethod
     def from_titles(cls, titles: dict[tuple[str, str], str]) -> "Landmarks":
         effect: dict[str, str] = {}
         transition: dict[str, str] = {}
+        closing: set[tuple[str, str]] = set()
         for (doc, art), title in titles.items():
             t = fold(title or "").lower().strip()
-            if _EFFECT_TITLE.match(t) and doc not in effect:
-                effect[doc] = art
-            if _TRANSITION_TITLE.match(t) and doc not in transition:
-                transition[doc] = art
-        return cls(effect, transition, frozenset(doc for doc, _ in titles))
+            if _EFFECT_TITLE.match(t):
+                effect.setdefault(doc, art)
+                closing.add((doc, art))
+            if _TRANSITION_TITLE.match(t):
+                transition.setdefault(doc, art)
+                closing.add((doc, art))
+        return cls(effect, transition, frozenset(doc for doc, _ in titles), frozenset(closing))
 
 
 def targets(text: str, named: list[str], catalog: Catalog, as_of: dt.date, marks: Landmarks) -> list[Target]:

@@ -115,3 +115,35 @@ def test_a_repealed_text_named_with_a_question_on_todays_rule_brings_its_success
     plain = parse_query("Luật Đầu tư 2020 quy định ký quỹ thế nào?", cat)
     assert retriever._successors_asked(plain, dt.date(2026, 11, 27)) == {}
     assert retriever._successors_asked(q, dt.date(2025, 6, 1)) == {}
+
+
+@pytest.mark.parametrize("question,earlier", [
+    ("Doanh nghiệp công nghệ cao được ưu đãi thuế TNDN như thế nào?", False),
+    ("What are the conditions to be recognised as a high-tech enterprise?", False),
+    ("Giấy chứng nhận DN CNC cấp trước ngày 01/7/2026 còn được hưởng ưu đãi không?", True),
+    ("Our certificate was issued under the old law; do we keep the incentives?", True),
+    ("Luật CNC 2025 có hiệu lực từ ngày nào?", True),
+])
+def test_questions_about_earlier_rules_are_told_apart(question, earlier):
+    from assistant.status import about_earlier_rules
+
+    assert about_earlier_rules(question) is earlier
+
+
+def test_a_transition_article_does_not_lead_a_general_question(assistant):
+    r = assistant.retriever
+    pq = parse_query("Doanh nghiệp công nghệ cao được ưu đãi thuế TNDN như thế nào?", assistant.catalog)
+    as_of = dt.date(2026, 11, 27)
+    saved = r.closing_factor
+    try:
+        r.closing_factor = 1.0
+        plain = {(a.document, a.article): a.score for a in r.search(pq, as_of, 10).articles}
+        r.closing_factor = 0.85
+        ranked = r.search(pq, as_of, 10).articles
+    finally:
+        r.closing_factor = saved
+    scores = {(a.document, a.article): a.score for a in ranked}
+    # Điều 20 Luật Thuế TNDN 2025 ("Điều khoản chuyển tiếp") is scaled down; Điều 13 (the rates) is not
+    assert scores[("67/2025/QH15", "20")] < plain[("67/2025/QH15", "20")] * 0.9
+    assert scores[("67/2025/QH15", "13")] == pytest.approx(plain[("67/2025/QH15", "13")])
+    assert (ranked[0].document, ranked[0].article) != ("67/2025/QH15", "20")
