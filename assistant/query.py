@@ -283,13 +283,13 @@ def find_references(text: str, catalog: Catalog) -> tuple[list[DocRef], list[str
             for d in miss:
                 if d.number not in missing:
                     missing.append(d.number)
+    span: dict[str, int] = {}  # the length of the name that named each document
     for d in catalog.documents:
-        for alias in [*d.aliases, d.short]:
-            a = _naming_alias(alias)
-            m = _find_name(a, f) if a else None
-            if m:
-                add(d.number, m.start())
-                break
+        hits = [m for alias in [*d.aliases, d.short] if (a := _naming_alias(alias)) and (m := _find_name(a, f))]
+        if hits:
+            m = max(hits, key=lambda m: m.end() - m.start())  # the most specific name: "luật đầu tư cũ"
+            add(d.number, m.start())
+            span[d.number] = m.end() - m.start()
     low = normalize(text).lower()
     for rx, number in _english_names(catalog):
         m = rx.search(low)
@@ -299,13 +299,16 @@ def find_references(text: str, catalog: Catalog) -> tuple[list[DocRef], list[str
         if d.number not in missing and any((a := _naming_alias(alias)) and _find_name(a, f) for alias in d.aliases):
             missing.append(d.number)
     # One phrase can name two documents ("Luật Công nghệ cao 2008" also matches the 2025 law's "luật công nghệ
-    # cao"): among documents named at the same place, a year in the question decides.
+    # cao"): among documents named at the same place, a year in the question decides, else the longer name.
     years = set(_YEAR.findall(f))
     for pos in {p for p in where.values() if p >= 0}:
         same = [n for n in found if where.get(n) == pos]
         dated = [n for n in same if n.split("/")[1] in years]
         if len(same) > 1 and dated:
             found = [n for n in found if n not in same or n in dated]
+        elif len(same) > 1 and all(n in span for n in same):  # else the longer name: "luật đầu tư cũ"
+            longest = max(span[n] for n in same)
+            found = [n for n in found if n not in same or span[n] == longest]
     art = _ARTICLE_REF.search(f)
     clause = _CLAUSE_REF.search(f)
     point = _POINT_REF.search(f)

@@ -222,6 +222,9 @@ def test_an_english_follow_up_replaces_the_slot_through_its_glossary_terms():
     ("We were certified under the old High Technology Law.", [("21/2008/QH12", None, None)]),
     ("What does Article 13 of the new Corporate Income Tax Law say?", [("67/2025/QH15", "13", None)]),
     ("Under the Labor Code 2019, how many days of annual leave?", [("45/2019/QH14", None, None)]),
+    # the more specific name wins where two names start at the same place
+    ("Theo luật đầu tư cũ, ký quỹ bao nhiêu?", [("61/2020/QH14", None, None)]),
+    ("Luật thuế thu nhập doanh nghiệp mới quy định thuế suất ưu đãi thế nào?", [("67/2025/QH15", None, None)]),
     ("Is the 2008 High-Tech Law still in force?", [("21/2008/QH12", None, None)]),
     # one phrase naming two laws: the year decides
     ("Luật công nghệ cao 2008 Điều 31", [("21/2008/QH12", "31", None)]),
