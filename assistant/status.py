@@ -218,10 +218,14 @@ def status_lead(target: Target, catalog: Catalog, as_of: dt.date, lang: str, ind
              f"{d.vi}{end_ref}.")
     elif en:
         s = f"{name} is in force on {fmt_date(as_of)}" + (f" (since {since})" if meta.effective else "") + \
-            f"{start_ref or end_ref}."
+            f"{start_ref or end_ref}"
+        s += (f"; it ceases to have effect on {fmt_date(meta.expires)}" + (f", replaced by {repl_s}" if repl_s else "")
+              if meta.expires else "") + "."
     else:
         s = f"{name} còn hiệu lực vào ngày {fmt_date(as_of)}" + (f" (có hiệu lực từ {since})" if meta.effective
-                                                                 else "") + f"{start_ref or end_ref}."
+                                                                 else "") + f"{start_ref or end_ref}"
+        s += (f"; hết hiệu lực từ {fmt_date(meta.expires)}" + (f", văn bản thay thế: {repl_s}" if repl_s else "")
+              if meta.expires else "") + "."
     if intent == "transition":
         s += (f" What may still be done under the earlier rules is set by the transition provisions{ref}."
               if en else f" Các trường hợp còn được áp dụng theo quy định trước đây: quy định chuyển tiếp{ref}.")

@@ -129,6 +129,16 @@ def test_a_text_whose_legal_basis_has_gone_is_not_called_in_force(assistant):
     assert "cần được kiểm tra" in lead and "còn hiệu lực" not in lead
 
 
+def test_a_text_still_in_force_says_when_it_ends_when_that_is_known():
+    from assistant.status import Target, status_lead
+
+    cat = load_catalog()
+    lead = status_lead(Target("21/2008/QH12", "34", None, "21/2008/QH12", "in_force"), cat, dt.date(2026, 3, 1),
+                       "vi", 1)
+    assert lead == ("Luật CNC 2008 (21/2008/QH12) còn hiệu lực vào ngày 01/03/2026 (có hiệu lực từ 01/07/2009) [1]; "
+                    "hết hiệu lực từ 01/07/2026, văn bản thay thế: Luật CNC 2025 (133/2025/QH15).")
+
+
 def test_citations_of_one_text_share_one_validity_note():
     cat = load_catalog()
     cits = [_cit(1, "67/2025/QH15", "13", True), _cit(2, "10/2024/NĐ-CP", "51", False),
