@@ -73,8 +73,8 @@ def read_links(nodes: list[tuple[str, str, str, str]], catalog: Catalog) -> Amen
         key = (doc, art)
         if key not in context:
             context[key] = resolve(title or "", cands)
-            for m in _ARTICLE.finditer(_instruction(title or "")):  # "Bổ sung khoản 15 Điều 4 Nghị định …"
-                if context[key] and _INSTRUCTION.match(title or ""):
+            if context[key] and _INSTRUCTION.match(title or ""):  # "Bổ sung khoản 15 Điều 4 Nghị định …"
+                for m in _ARTICLE.finditer(_instruction(title)):
                     links.add(key, (context[key], m.group(1)))
         target = context[key]
         for line in text.splitlines():

@@ -216,10 +216,14 @@ def amendment_notes(cits: list[Citation], links, found: set[tuple[str, str]], ca
     """A cited article is read with its amendment ("Điều 16 Luật 107/2016 … đã được sửa đổi, bổ sung bởi Điều 5
     Luật 90/2025": the copy in the corpus may or may not include it), and a cited amending article says what it
     amends among the provisions found. `links`: AmendmentLinks; `found`: the (document, article) retrieved."""
-    def name(doc: str, art: str) -> str:
+    def marks(doc: str, art: str) -> str:
+        return ", ".join(f"[{x.index}]" for x in cits if (x.document, x.article) == (doc, art))
+
+    def name(doc: str, art: str, cited: bool = True) -> str:
+        """The article by its text's short name, with the citations of it when `cited`."""
         meta = catalog.by_number(doc)
         short = meta.short if meta else doc
-        idx = ", ".join(f"[{x.index}]" for x in cits if (x.document, x.article) == (doc, art))
+        idx = marks(doc, art) if cited else ""
         return (f"Article {art} of {short} ({doc})" if lang == "en" else f"Điều {art} {short} ({doc})") + \
             (f" {idx}" if idx else "")
 
@@ -234,19 +238,18 @@ def amendment_notes(cits: list[Citation], links, found: set[tuple[str, str]], ca
         if key in seen or not c.in_force:
             continue
         seen.add(key)
-        marks = ", ".join(f"[{x.index}]" for x in cits if (x.document, x.article) == key)
-        own = name(*key).split(" [")[0]
+        mine, own = marks(*key), name(*key, cited=False)
         by = [name(*k) for k in sorted(links.amended_by.get(key, ())) if current(k[0])]
         if by:
-            notes.append(f"{marks} {own} has been amended (amended, supplemented or repealed in part) by "
+            notes.append(f"{mine} {own} has been amended (amended, supplemented or repealed in part) by "
                          f"{'; '.join(by)}: read them together." if lang == "en" else
-                         f"{marks} {own} đã được sửa đổi, bổ sung hoặc bãi bỏ một phần bởi {'; '.join(by)}: cần đọc "
+                         f"{mine} {own} đã được sửa đổi, bổ sung hoặc bãi bỏ một phần bởi {'; '.join(by)}: cần đọc "
                          f"cùng nhau.")
         amended = [name(*k) for k in sorted(links.amends.get(key, ())) if k in found]
         if amended and current(c.document):
-            notes.append(f"{marks} {own} amends (amends, supplements or repeals in part) {'; '.join(amended)}."
+            notes.append(f"{mine} {own} amends (amends, supplements or repeals in part) {'; '.join(amended)}."
                          if lang == "en" else
-                         f"{marks} {own} sửa đổi, bổ sung hoặc bãi bỏ một phần {'; '.join(amended)}.")
+                         f"{mine} {own} sửa đổi, bổ sung hoặc bãi bỏ một phần {'; '.join(amended)}.")
     return notes
 
 

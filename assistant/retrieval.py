@@ -23,7 +23,7 @@ from indexing.text import fold, has_diacritics
 
 from .amendments import AmendmentLinks, read_links
 from .query import ParsedQuery
-from .status import Landmarks, Target, about_earlier_rules, targets as status_targets
+from .status import Landmarks, Target, about_earlier_rules, intents, targets as status_targets
 
 
 # A question on today's rule ("hiện nay", "luật mới", "giờ … còn", "now"), matched on folded text.
@@ -227,8 +227,9 @@ class HybridRetriever:
         cand = set(np.argsort(-lex)[: self.candidates].tolist()) if lex.max() > 0 else set()
         cand |= set(dense_scores)
         # "Nghị định 10/2024 còn hiệu lực không?": the provision that ends it, found through the catalog.
+        asked = intents(q.text)
         status = status_targets(q.text, [r.number for r in q.refs if not r.article], self.catalog, as_of,
-                                self._landmarks(gen))
+                                self._landmarks(gen), asked)
         wanted = {(r.number, r.article) for r in q.refs if r.article} | {(t.document, t.article) for t in status}
         cand |= self._reference_nodes(gen, wanted)
         if not cand:
@@ -253,21 +254,20 @@ class HybridRetriever:
         # question on today's rule; its successor counts as named and the old one is ranked as repealed.
         successors = self._successors_asked(q, as_of)
         explicit_docs -= set(successors.values())
-        closing = (self._landmarks(gen).closing if self.closing_factor != 1.0 and not about_earlier_rules(q.text)
-                   else frozenset())
+        closing = (self._landmarks(gen).closing
+                   if self.closing_factor != 1.0 and not about_earlier_rules(q.text, asked) else frozenset())
+        named_docs = {r.number for r in q.refs} | set(successors)  # each gets the bonus of a named document
         for j, i in enumerate(cand_l):
             nid = ids[i]
             doc, art, clause = self._meta(gen, nid)
             score = float(fused[j])
-            for r in q.refs:
-                if r.number == doc:
-                    score += self.ref_doc_bonus
-                    if r.article and r.article == art:
-                        score += 1.0
-                        if r.clause and r.clause == clause:
-                            score += 0.3
-            if doc in successors:
+            if doc in named_docs:
                 score += self.ref_doc_bonus
+            for r in q.refs:
+                if r.number == doc and r.article and r.article == art:
+                    score += 1.0
+                    if r.clause and r.clause == clause:
+                        score += 0.3
             if (doc, art) in closing and doc not in explicit_docs:
                 score *= self.closing_factor
             if doc in context_docs:

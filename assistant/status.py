@@ -17,10 +17,10 @@ from corpus.validity import doubtful, fmt_date, in_force
 from indexing.text import fold
 
 # Matched on the folded, lower-cased question.
+_TRANSITION = re.compile(r"chuyen tiep|tiep tuc (duoc )?(huong|su dung|ap dung|co hieu luc|thuc hien|dung)"
+                         r"|lam lai|transition|grandfather|continue(s)? to (apply|enjoy|be valid)")
 _INTENTS: list[tuple[str, re.Pattern]] = [
-    ("transition", re.compile(
-        r"chuyen tiep|tiep tuc (duoc )?(huong|su dung|ap dung|co hieu luc|thuc hien|dung)"
-        r"|lam lai|transition|grandfather|continue(s)? to (apply|enjoy|be valid)")),
+    ("transition", _TRANSITION),
     ("in_force", re.compile(
         r"con hieu luc|het hieu luc|con (duoc )?ap dung|bi bai bo|bi thay the|(con|van) (nguyen )?gia tri"
         r"|(con|van|co con) (dung duoc|su dung duoc|duoc su dung|duoc dung)"
@@ -43,14 +43,15 @@ _INTENTS: list[tuple[str, re.Pattern]] = [
 # "giấy này còn hiệu lực không?", "GPLĐ cấp theo NĐ 152/2020 nay còn dùng được không?": the validity asked about is
 # a certificate's or permit's issued under the named text, which the transition rules settle, not the text's own.
 # ("thẻ", a card, is recognised on its accents: folded, it is the English article.)
-_INSTRUMENT = r"\b(giay|gcn|gpld|gcndkdt|chung nhan|chung chi|certificates?|permits?|licen[cs]es?|cards?)\b"
-_STILL_VALID = (r"[^?;]{0,60}\b(con|van|het|still|remains?)\b[^?.;]{0,12}"
-                r"(hieu luc|gia tri|dung duoc|su dung duoc|duoc su dung|valid|in force)")
-_INSTRUMENT_VALID = re.compile(_INSTRUMENT + _STILL_VALID)
-_CARD_VALID = re.compile(r"\bthẻ\b" + _STILL_VALID.replace("(con|van|het|still|remains?)",
-                                                         "(còn|vẫn|hết|still|remains?)")
-                         .replace("(hieu luc|gia tri|dung duoc|su dung duoc|duoc su dung|valid|in force)",
-                                  "(hiệu lực|giá trị|dùng được|sử dụng được|được sử dụng|valid|in force)"))
+def _still_valid(instrument: str, still: str, valid: str) -> re.Pattern:
+    return re.compile(rf"{instrument}[^?;]{{0,60}}\b({still})\b[^?.;]{{0,12}}({valid})")
+
+
+_INSTRUMENT_VALID = _still_valid(r"\b(giay|gcn|gpld|gcndkdt|chung nhan|chung chi|certificates?|permits?|licen[cs]es?|cards?)\b",
+                                 "con|van|het|still|remains?",
+                                 "hieu luc|gia tri|dung duoc|su dung duoc|duoc su dung|valid|in force")
+_CARD_VALID = _still_valid(r"\bthẻ\b", "còn|vẫn|hết|still|remains?",  # matched on the accented text
+                           "hiệu lực|giá trị|dùng được|sử dụng được|được sử dụng|valid|in force")
 # "thay thế nghị định nào" asks what the named text replaced, "văn bản nào thay thế" what replaced it.
 _REPLACED_BY_FIRST = re.compile(r"bi thay the|thay the (boi|bang)|nao (da )?thay the|replaced by|superseded by")
 
@@ -66,9 +67,10 @@ _EARLIER = re.compile(r"\b(cu|truoc (day|ngay|khi|thoi diem)|da (duoc )?cap|dang
                       r"|\d{1,2}/\d{1,2}/\d{4}|\d{4})\b")
 
 
-def about_earlier_rules(text: str) -> bool:
-    """Whether the question may concern transition or effect provisions at all (see HybridRetriever)."""
-    return bool(intents(text)) or bool(_EARLIER.search(fold(text).lower()))
+def about_earlier_rules(text: str, asked: list[str] | None = None) -> bool:
+    """Whether the question may concern transition or effect provisions at all (see HybridRetriever). `asked`:
+    its `intents`, when the caller has them."""
+    return bool(intents(text) if asked is None else asked) or bool(_EARLIER.search(fold(text).lower()))
 
 
 def intents(text: str) -> list[str]:
@@ -135,14 +137,16 @@ class Landmarks:
         return cls(effect, transition, frozenset(doc for doc, _ in titles), frozenset(closing))
 
 
-def targets(text: str, named: list[str], catalog: Catalog, as_of: dt.date, marks: Landmarks) -> list[Target]:
-    """The provisions answering the status questions asked about the named documents, best first."""
-    asked = intents(text)
+def targets(text: str, named: list[str], catalog: Catalog, as_of: dt.date, marks: Landmarks,
+            asked: list[str] | None = None) -> list[Target]:
+    """The provisions answering the status questions asked about the named documents, best first. `asked`: the
+    question's `intents`, when the caller has them."""
+    asked = intents(text) if asked is None else asked
     if not asked or not named:
         return []
     # A certificate "still valid?" is a transition question only about a text that has gone: "GPLĐ hết hiệu lực
     # khi nào theo NĐ 219/2025?" asks about the permit's own term under a text in force.
-    explicit_transition = bool(_INTENTS[0][1].search(fold(text).lower()))
+    explicit_transition = bool(_TRANSITION.search(fold(text).lower()))
     out: list[Target] = []
 
     def add(doc: str, art: str | None, clause: str | None, about: str, intent: str) -> None:
