@@ -41,10 +41,12 @@ def corpus_check(corpus_dir: Optional[Path] = typer.Option(None, help="default: 
 
     s = _settings()
     try:
-        catalog = load_catalog()
+        catalog = load_catalog(corpus_dir=corpus_dir or s.corpus_dir)  # with the corpus folder's own entries
         corpus = load_corpus(corpus_dir or s.corpus_dir, catalog)
     except (CatalogError, CorpusError) as e:
         _fail(str(e))
+    for c in catalog.conflicts:
+        console.print(f"[yellow]catalog conflict:[/] {c}")
     reports = check_corpus(corpus, catalog)
     if json_out:
         out.print_json(json.dumps([{**{k: v for k, v in r.__dict__.items() if k != "issues"},
@@ -73,6 +75,107 @@ def corpus_check(corpus_dir: Optional[Path] = typer.Option(None, help="default: 
     out.print(f"{len(corpus.documents)} documents loaded, {total} articles, {errors} errors.")
     if errors:
         raise typer.Exit(1)
+
+
+@corpus_app.command("add")
+def corpus_add(files: list[Path] = typer.Argument(..., help="legal texts: .txt (our header or a bare text), "
+                                                             ".docx, .html"),
+               apply: bool = typer.Option(False, "--apply", help="write text, entry and relations, then re-index"),
+               catalog_file: Optional[Path] = typer.Option(None, "--catalog", help="catalog file to write (default "
+                                                           "<corpus>/catalog.local.yaml; corpus/catalog.yaml for "
+                                                           "the project's maintainers)"),
+               name: Optional[str] = typer.Option(None, help="file name in the corpus folder (one file only)"),
+               no_index: bool = typer.Option(False, "--no-index", help="with --apply: do not re-index"),
+               lexical_only: bool = typer.Option(False, help="re-index BM25 only")) -> None:
+    """Draft the catalog entry of new texts from their own words; show what changes; --apply writes it."""
+    from corpus.additions import AddError, apply_plans, plan_add
+    from corpus.catalog import CatalogError, load_catalog
+
+    s = _settings()
+    if name and len(files) > 1:
+        _fail("--name needs exactly one file", 2)
+    try:
+        catalog = load_catalog(corpus_dir=s.corpus_dir)
+        plans = []
+        for f in files:
+            if not f.is_file():
+                _fail(f"{f}: no such file", 2)
+            plans.append(plan_add(f, s.corpus_dir, catalog, name=name))
+    except (AddError, CatalogError) as e:
+        _fail(str(e))
+    failed = False
+    for p in plans:
+        out.print(p.report(), markup=False, highlight=False)
+        failed = failed or not p.ok
+    if failed:
+        _fail("not added: see the errors above")
+    if not apply:
+        out.print("(draft only: review it, then run again with --apply)")
+        return
+
+    def reindex(cat):
+        if no_index:
+            return None
+        from .indexer import build_options
+
+        opts = build_options(s, lexical_only=lexical_only)
+        opts.catalog = cat
+        return _run_build(opts)
+
+    try:
+        res = apply_plans(plans, s.corpus_dir, catalog_file, reindex)
+    except (AddError, CatalogError) as e:
+        _fail(str(e))
+    out.print(f"added {', '.join(res.added)} to {res.catalog_path}")
+    if res.index is not None:
+        _print_build(res.index)
+
+
+@corpus_app.command("drafter-eval")
+def corpus_drafter_eval(json_out: bool = typer.Option(False, "--json")) -> None:
+    """Run the relation drafter over the catalogued texts and compare with the hand-written relations."""
+    from corpus.catalog import load_catalog
+    from corpus.drafter_eval import evaluate
+
+    s = _settings()
+    r = evaluate(load_catalog(corpus_dir=s.corpus_dir), s.corpus_dir)
+    if json_out:
+        out.print_json(json.dumps({"precision": r.precision, "recall": r.recall, "per_kind": r.per_kind,
+                                   "missed": r.missed, "wrong": r.wrong, "unjudged": r.unjudged}, ensure_ascii=False))
+        return
+    t = Table(title="relation drafter vs the hand-written catalog")
+    for col in ("kind", "gold", "drafted (judged)", "correct", "precision", "recall"):
+        t.add_column(col)
+    for kind, v in r.per_kind.items():
+        t.add_row(kind, str(v["gold"]), str(v["drafted"]), str(v["correct"]), f"{v['precision']:.3f}",
+                  f"{v['recall']:.3f}")
+    t.add_row("all", str(len(r.gold)), str(len(r.judged)), str(r.tp), f"{r.precision:.3f}", f"{r.recall:.3f}")
+    out.print(t)
+    out.print(f"{r.unjudged} drafted relations concern texts the catalog keeps no relations for (not judged)")
+    for m in r.missed:
+        out.print(f"missed: {m[0]} {m[2]} by {m[1]}")
+    for w in r.wrong:
+        out.print(f"wrong:  {w[0]} {w[2]} by {w[1]} ({r.drafted[w].describe()})")
+
+
+@corpus_app.command("changes")
+def corpus_changes(since: str = typer.Option(..., help="YYYY-MM-DD"),
+                   until: Optional[str] = typer.Option(None, help="YYYY-MM-DD (default: today)"),
+                   json_out: bool = typer.Option(False, "--json")) -> None:
+    """Texts that took effect, were amended or ceased in a period, each with the provision that says so."""
+    from corpus.catalog import load_catalog
+    from corpus.changes import changes
+
+    s = _settings()
+    start = _as_of(since)
+    end = _as_of(until) or s.today()
+    items = changes(load_catalog(corpus_dir=s.corpus_dir), start, end)
+    if json_out:
+        out.print_json(json.dumps([i.as_dict() for i in items], ensure_ascii=False))
+        return
+    for i in items:
+        out.print(i.line(), markup=False, highlight=False)
+    out.print(f"{len(items)} changes from {start} to {end}")
 
 
 # ---------------------------------------------------------------------------------------------- index
@@ -124,11 +227,14 @@ def _run_build(opts):
             def advance(self, n=1):
                 prog.advance(self.task, n)
 
-        progress = _P()
+        from .buildprogress import ProgressReport  # done/total, rate, ETA for /readyz and the build log
+
+        progress = ProgressReport(_P(), opts.index_dir.parent)
         try:
             res = build_index(opts, progress, on_lexical_ready=lambda g: console.print(
                 f"[green]lexical index ready[/] (generation {g}): answering lexically while embeddings build"))
         except (EmbeddingModelError, VectorStoreError, RuntimeError) as e:
+            progress.finish("failed")
             _fail(str(e))
         progress.finish()
     return res

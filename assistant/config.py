@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 30  # per session and per client address
     session_ttl_days: int = 30
 
+    # Corpus additions (issue 16): the largest text `POST /api/admin/corpus/texts` accepts (the API's body limit,
+    # 256 KiB, applies first; larger texts go through `htp corpus add`).
+    corpus_upload_max_bytes: int = 256 * 1024
+
     def today(self) -> dt.date:
         return self.as_of or dt.date.today()
 

@@ -744,6 +744,8 @@ def impact(draft: Draft, catalog: Catalog) -> Impact:
     unknown: list[Relation] = []
     conflicts: list[str] = []
     number = draft.number
+    if not number:
+        return Impact([], [], [], [])
     if catalog.missing(number):
         lines.append(f"{number}: was listed as not in the corpus; becomes a held document")
     for r in draft.relations:
@@ -782,6 +784,14 @@ def impact(draft: Draft, catalog: Catalog) -> Impact:
         elif r.kind == "transition" and meta is not None:
             u["transition"] = {"number": number, "article": r.article, "note": f"{r.where}: {r.quote[:120]}"}
         lines.append(r.describe(catalog))
+    for h in draft.history:  # "Luật X đã được sửa đổi, bổ sung theo Luật A": X amended by A, if X is held
+        meta = catalog.by_number(h.target)
+        if meta is None or any(normalize_number(r.number) == normalize_number(h.source) for r in meta.amended_by):
+            continue
+        u = updates.setdefault(meta.number, {"number": meta.number, "source": h.doubt or number})
+        u.setdefault("amended_by", []).append({"number": h.source, "from": None,
+                                               "note": f"{h.doubt or number}: {h.quote[:120]}"})
+        lines.append(f"{meta.number}: amended by {h.source} (as {h.doubt or number} states)")
     for u in list(updates.values()):
         if len(u) <= 2:
             del updates[u["number"]]

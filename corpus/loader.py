@@ -93,7 +93,7 @@ def load_corpus(directory: Path | str, catalog: Catalog | None = None, only: set
     if not directory.is_dir():
         raise CorpusError(
             f"corpus folder not found: {directory} — set HTP_CORPUS_DIR to the folder holding the legal texts")
-    catalog = catalog or load_catalog()
+    catalog = catalog or load_catalog(corpus_dir=directory)
     corpus = Corpus(catalog, directory)
     catalogued = set()
     for meta in catalog.documents:
@@ -112,5 +112,5 @@ def load_corpus(directory: Path | str, catalog: Catalog | None = None, only: set
         for path in sorted(directory.rglob("*.txt")):
             if path.resolve() not in catalogued:
                 corpus.issues.append(ParseIssue(str(path), 1, "warning",
-                                                "file not in corpus/catalog.yaml: not loaded (add a catalog entry)"))
+                                                "file not in corpus/catalog.yaml: not loaded (htp corpus add FILE drafts its entry)"))
     return corpus

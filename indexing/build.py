@@ -121,7 +121,7 @@ def _build(opts: BuildOptions, layout: IndexLayout, progress: Progress,
     t: dict[str, float] = {}
     t0 = time.perf_counter()
     progress.stage("parse", None)
-    catalog = opts.catalog or load_catalog()
+    catalog = opts.catalog or load_catalog(corpus_dir=opts.corpus_dir)  # with the corpus folder's own entries
     corpus = load_corpus(opts.corpus_dir, catalog, only=opts.only)
     issues = [str(i) for i in corpus.issues if i.severity == "error"]
     catalog_text = json.dumps(catalog.model_dump(mode="json"), sort_keys=True)

@@ -34,7 +34,7 @@ def verify_index(index_dir: Path, corpus_dir: Path, chroma_url: str | None = Non
         rep.bad(str(e))
         return rep
     m = gen.manifest
-    corpus = load_corpus(corpus_dir, catalog or load_catalog(), only=only)
+    corpus = load_corpus(corpus_dir, catalog or load_catalog(corpus_dir=corpus_dir), only=only)
     ids = {n.id_ for d in corpus.documents.values() for n in nodes_for(d)}
     rep.lines.append(f"generation {m.generation}: {m.documents} documents, {m.node_count} nodes, "
                      f"mode {'hybrid' if m.dense_ready else 'lexical'}")
