@@ -452,6 +452,12 @@ def _register_optional() -> None:
 
 _register_optional()
 
+# Hand-over requests and staff accounts (issue 17)
+from .handover_cli import requests_app, staff_app  # noqa: E402
+
+app.add_typer(requests_app, name="requests")
+app.add_typer(staff_app, name="staff")
+
 
 def main() -> None:  # pragma: no cover
     app()

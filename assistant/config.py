@@ -92,6 +92,17 @@ class Settings(BaseSettings):
     # 256 KiB, applies first; larger texts go through `htp corpus add`).
     corpus_upload_max_bytes: int = 256 * 1024
 
+    # Hand-over and staff sign-in
+    # Staff accounts: JSON list of {"username", "role": "staff"|"admin", "password_hash" (bcrypt, from
+    # `htp staff add`), "name", "title"}; and/or a file holding the same list (default data_dir/staff.json).
+    staff: list[dict] = []
+    staff_file: Path | None = None
+    staff_session_minutes: int = 480  # a sign-in expires after this long
+    staff_cookie_secure: bool = False  # set true behind HTTPS
+    handover_due_working_days: int = 5  # a request is due this many working days (Mon-Fri) after it arrives
+    holidays: list[str] = []  # extra non-working days, "YYYY-MM-DD"
+    timezone: str = "Asia/Ho_Chi_Minh"  # the park's clock: created/due dates and "overdue"
+
     def today(self) -> dt.date:
         return self.as_of or dt.date.today()
 

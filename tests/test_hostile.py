@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from assistant.api.indexjob import settings_env
+from assistant.auth import add_account
 from conftest import CORPUS_DIR, SMALL_DOCS, make_settings
 from evals.load import LocalServer
 from test_reliability import copy_data
@@ -31,6 +32,7 @@ LLM_KEY = "sk-" + secrets.token_hex(20)
 ENV_SECRET = "env-secret-" + secrets.token_hex(12)
 SECRETS = (ADMIN_TOKEN, LLM_KEY, ENV_SECRET)
 PARTNER = "https://partner.example"
+STAFF_USER, STAFF_PW = "lan", "staff-" + secrets.token_hex(8)
 
 pytestmark = pytest.mark.skipif(not CORPUS_DIR.is_dir(), reason=f"the shared corpus is not at {CORPUS_DIR}")
 
@@ -39,6 +41,8 @@ pytestmark = pytest.mark.skipif(not CORPUS_DIR.is_dir(), reason=f"the shared cor
 def hostile(small_settings, tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     data = copy_data(small_settings, root)
+    add_account(data / "staff.json", STAFF_USER, STAFF_PW, role="staff")
+    add_account(data / "staff.json", "other", STAFF_PW, role="staff")
     s = make_settings(data, admin_token=ADMIN_TOKEN, llm_api_key=LLM_KEY, cors_origins=[PARTNER])
     env = settings_env(s)
     env["HTP_TEST_UNRELATED_SECRET"] = ENV_SECRET
@@ -247,11 +251,139 @@ def test_session_transcripts_need_the_exact_id(base, victim, path):
 
 def test_drafts_never_adopt_a_client_chosen_session(base):
     """/api/chat never adopts a client-chosen id (two clients picking the same easy id would share a
-    conversation). /api/drafts must not either (it used to, through engine.answer → sessions.ensure)."""
+    conversation). /api/drafts must not either (it used to, through engine.answer → sessions.ensure).
+    A draft built on a conversation is a staff action: without a sign-in it is refused outright."""
     forged = "drafts-forged-" + secrets.token_hex(4)
-    r = httpx.post(base + "/api/drafts", json={"question": Q, "session_id": forged, "format": "md"}, timeout=120)
+    body = {"question": Q, "session_id": forged, "format": "md"}
+    assert httpx.post(base + "/api/drafts", json=body, timeout=120).status_code == 401
+    c, csrf = staff_client(base)
+    r = c.post("/api/drafts", json=body, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 200
     assert httpx.get(f"{base}/api/sessions/{forged}", timeout=30).status_code == 404
+
+
+# ---------------------------------------------------------------------------------------------- staff and codes
+def staff_client(base: str, user: str = STAFF_USER) -> tuple[httpx.Client, str]:
+    c = httpx.Client(base_url=base, timeout=120)
+    r = c.post("/api/staff/login", json={"username": user, "password": STAFF_PW})
+    assert r.status_code == 200, r.text
+    return c, r.json()["csrf_token"]
+
+
+@pytest.fixture(scope="module")
+def victim_request(base, victim) -> dict:
+    """Somebody else's hand-over request: their code is the only way in."""
+    r = httpx.post(base + "/api/handover", json={"session_id": victim["sid"], "name": "Nạn Nhân",
+                                                 "contact": "victim-contact@example.vn"}, timeout=60)
+    assert r.status_code == 201
+    return r.json()
+
+
+STAFF_SURFACES = [("GET", "/api/requests"), ("GET", "/api/requests/1"), ("GET", "/api/requests/export.csv"),
+                  ("GET", "/api/staff/me"), ("GET", "/api/staff/accounts"), ("POST", "/api/requests/1/assign"),
+                  ("POST", "/api/requests/1/reply"), ("POST", "/api/requests/1/close"),
+                  ("POST", "/api/requests/1/draft"), ("POST", "/api/staff/logout")]
+
+
+def _staff_variants() -> dict[str, tuple[dict, int]]:
+    return {
+        "none": ({}, 401),
+        "forged-cookie": ({"Cookie": "htp_staff=" + secrets.token_urlsafe(32)}, 401),
+        "empty-cookie": ({"Cookie": "htp_staff="}, 401),
+        "huge-cookie": ({"Cookie": "htp_staff=" + "A" * 4000}, 401),
+        "sql-cookie": ({"Cookie": "htp_staff=' OR '1'='1"}, 401),
+        "wrong-bearer": ({"Authorization": "Bearer " + secrets.token_hex(16)}, 403),
+        "admin-token-as-cookie": ({"Cookie": f"htp_staff={ADMIN_TOKEN}"}, 401),
+        "basic-staff-password": ({"Authorization": "Basic " + base64.b64encode(
+            f"{STAFF_USER}:{STAFF_PW}".encode()).decode()}, 403),
+    }
+
+
+@pytest.mark.parametrize("method,path", STAFF_SURFACES, ids=[f"{m}-{p}" for m, p in STAFF_SURFACES])
+@pytest.mark.parametrize("variant", list(_staff_variants()))
+def test_staff_surfaces_need_a_valid_sign_in(hostile, method, path, variant):
+    headers, expected = _staff_variants()[variant]
+    body = b"{}" if method == "POST" else None
+    status, _, data = raw(hostile.base_url, method, path, body=body,
+                          headers={**headers, **({"Content-Type": "application/json"} if body else {})})
+    assert status == expected, (status, data[:200])
+    text = data.decode("utf-8", "replace")
+    no_secret(text)
+    assert "victim-contact" not in text and list(json.loads(text)) == ["detail"]
+
+
+def test_staff_pages_redirect_without_sign_in(base):
+    for path in ("/staff", "/staff/inbox", "/staff?session=x"):
+        r = httpx.get(base + path, timeout=30)
+        assert r.status_code == 303 and r.headers["location"].startswith("/staff/login?next=")
+
+
+def test_expired_and_signed_out_sessions_are_dead(hostile, base):
+    c, csrf = staff_client(base)
+    token = c.cookies["htp_staff"]
+    assert c.get("/api/requests").status_code == 200
+    with sqlite3.connect(hostile.data / "app.sqlite3") as db:  # the clock moves past the expiry
+        db.execute("UPDATE staff_sessions SET expires=0 WHERE username=?", ("lan",))
+    r = c.get("/api/requests")
+    assert r.status_code == 401 and "expired" in r.json()["detail"]
+    c, csrf = staff_client(base)
+    token = c.cookies["htp_staff"]
+    assert c.post("/api/staff/logout", headers={"X-CSRF-Token": csrf}).status_code == 200
+    assert httpx.get(base + "/api/requests", cookies={"htp_staff": token}, timeout=30).status_code == 401
+
+
+@pytest.mark.parametrize("case", ["no-token", "wrong-token", "other-staff-token", "evil-origin", "null-origin",
+                                  "evil-referer"])
+def test_csrf_on_state_changing_staff_requests(base, victim_request, case):
+    c, csrf = staff_client(base)
+    _, other = staff_client(base, "other")
+    headers = {"no-token": {}, "wrong-token": {"X-CSRF-Token": csrf[:-2] + "xx"},
+               "other-staff-token": {"X-CSRF-Token": other},
+               "evil-origin": {"X-CSRF-Token": csrf, "Origin": "https://evil.example"},
+               "null-origin": {"X-CSRF-Token": csrf, "Origin": "null"},
+               "evil-referer": {"X-CSRF-Token": csrf, "Referer": "https://evil.example/page"}}[case]
+    rid = next(r["id"] for r in c.get("/api/requests").json()["requests"] if r["code"] == victim_request["code"])
+    for path, body in ((f"/api/requests/{rid}/assign", {"assignee": "lan"}), (f"/api/requests/{rid}/close", {}),
+                       (f"/api/requests/{rid}/reply", {"reply": "forged"}), ("/api/staff/logout", {})):
+        r = c.post(path, json=body, headers=headers)
+        assert r.status_code == 403, (path, r.status_code, r.text)
+    assert c.get("/api/requests").status_code == 200  # still signed in: the forged logout did nothing
+    assert c.get(f"/api/requests/{rid}").json()["status"] == "new"  # nothing changed
+    # Sign-in from another site is refused too (login CSRF).
+    r = httpx.post(base + "/api/staff/login", json={"username": STAFF_USER, "password": STAFF_PW},
+                   headers={"Origin": "https://evil.example"}, timeout=30)
+    assert r.status_code == 403 and "set-cookie" not in r.headers
+
+
+def test_wrong_passwords_are_refused_and_limited(base):
+    for pw in ("", "x", STAFF_PW.upper(), STAFF_PW + " ", STAFF_PW[:-1], "' OR '1'='1", "\u0000" + STAFF_PW):
+        r = httpx.post(base + "/api/staff/login", json={"username": STAFF_USER, "password": pw}, timeout=30)
+        assert r.status_code in (401, 422) and "set-cookie" not in r.headers
+        assert STAFF_PW not in r.text
+    for user in ("LAN", "lan ", "admin", "../lan", "lan\u0000"):
+        r = httpx.post(base + "/api/staff/login", json={"username": user, "password": "x"}, timeout=30)
+        assert r.status_code in (401, 422)
+
+
+@pytest.mark.parametrize("code", ["", "HTP-0000-0000-0000-0000", "htp", "1", "../../etc/passwd", "%2e%2e%2f",
+                                  "' OR 1=1 --", "HTP-AAAA-AAAA-AAAA-AAA", "HTP-" + "A" * 5000, "*", "%00"])
+def test_forged_codes_reach_nothing(base, victim_request, code):
+    status, _, body = raw(base, "GET", "/api/handover/" + code)
+    assert status in (404, 405, 307, 414, 400), status
+    assert b"victim-contact" not in body and "Nạn Nhân".encode() not in body
+
+
+def test_someone_elses_code_shows_no_contact_and_no_internal_data(base, victim_request):
+    pub = httpx.get(f"{base}/api/handover/{victim_request['code']}", timeout=30).json()
+    text = json.dumps(pub, ensure_ascii=False)
+    assert "victim-contact" not in text and "session_id" not in pub and "events" not in pub and "transcript" not in pub
+    # A one-letter change of a real code is another, unknown code.
+    code = victim_request["code"]
+    near = code[:-1] + ("1" if code[-1] != "1" else "2")
+    assert httpx.get(f"{base}/api/handover/{near}", timeout=30).status_code == 404
+    # Handing over someone else's conversation needs their session id, which only they hold.
+    r = httpx.post(base + "/api/handover", json={"session_id": "x" * 24, "name": "A", "contact": "a@b.vn"}, timeout=30)
+    assert r.status_code == 404
 
 
 # ---------------------------------------------------------------------------------------------- injection
@@ -575,7 +707,7 @@ def test_html_in_questions_comes_back_as_json_data(base, i):
 
 
 def test_pages_carry_a_strict_csp(base):
-    for path in ("/", "/staff"):
+    for path in ("/", "/staff", "/staff/login", "/staff/inbox", "/request/HTP-0000-0000-0000-0000"):
         r = httpx.get(base + path, timeout=30)
         csp = r.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "object-src 'none'" in csp and "unsafe-inline" not in csp
@@ -616,14 +748,17 @@ def test_widget_and_staff_page_show_payloads_as_text(base):
             page.close()
 
             staff = new_page(browser, problems, viewport={"width": 1440, "height": 900})
-            staff.goto(f"{base}/staff?session={sid}")
+            staff.goto(f"{base}/staff?session={sid}")  # → the sign-in page, then back here
+            staff.locator("#username").fill(STAFF_USER)
+            staff.locator("#password").fill(STAFF_PW)
+            staff.locator("#login-btn").click()
             expect(staff.locator(".turn .q").first).to_contain_text(XSS_PAYLOADS[0], timeout=20_000)
             expect(staff.locator(".turn .q")).to_have_count(len(XSS_PAYLOADS))
             assert staff.evaluate("window.__xss") is None
             assert staff.evaluate("document.querySelectorAll(\".turn img,.turn script,.turn svg,.turn iframe,"
                                   ".turn [onerror],.turn [onload]\").length") == 0
             # A hostile session id in the staff page's URL is data too.
-            evil = new_page(browser, problems)
+            evil = staff.context.new_page()  # signed in (same context)
             evil.goto(f"{base}/staff?session=" + quote('"><img src=x onerror="window.__xss=9">'))
             evil.wait_for_timeout(1000)
             assert evil.evaluate("window.__xss") is None

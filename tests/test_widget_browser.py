@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -229,3 +230,125 @@ def test_embedding_on_another_origin(server, partner, browser):
     wait_answer(page, 1)
     assert page.locator(".htp-bot .htp-chip").count() >= 1
     assert not problems, problems
+
+
+# ---------------------------------------------------------------------------------------------- hand-over loop
+EN_Q = "What are the conditions for establishing a high-tech park?"
+STAFF_PW = "mật-khẩu-thử-nghiệm"
+REPLY = "Kính gửi Công ty TNHH Minh Phát: Ban quản lý xác nhận điều kiện theo Điều 23 Luật Công nghệ cao (công văn số 12/BQL)."
+
+
+@pytest.fixture(scope="module")
+def staffed(small_settings, tmp_path_factory):
+    """A server with two staff accounts and one old request already overdue."""
+    import time as _time
+
+    from assistant.auth import add_account
+    from assistant.handover import RequestStore
+    from conftest import make_settings
+    from test_api_http import serve
+    from test_reliability import copy_data
+
+    root = tmp_path_factory.mktemp("browser-staff")
+    data = copy_data(small_settings, root)
+    add_account(data / "staff.json", "lan", STAFF_PW, role="staff", name="Nguyễn Thị Lan",
+                title="Chuyên viên Phòng Quản lý Đầu tư")
+    add_account(data / "staff.json", "boss", STAFF_PW, role="admin", name="Lê Văn Trưởng")
+    old = RequestStore(data / "app.sqlite3").create(
+        name="Phạm Thị Hoa", organisation="Công ty CP Điện tử Sao Mai", contact="hoa@saomai.vn",
+        transcript=[{"question": "Thủ tục gia hạn Giấy chứng nhận doanh nghiệp công nghệ cao?", "answer": None}],
+        now=_time.time() - 12 * 86400)
+    with serve(make_settings(data), root / "server.log") as base:
+        yield {"base": base, "old": old}
+
+
+def test_handover_loop_inbox_and_status_page(staffed, browser):
+    """Investor asks (in English, no language chosen: the answer is English), hands over and gets a code; staff
+    signs in, sees it after the overdue one, assigns, drafts, answers, closes; the investor's link shows it."""
+    from playwright.sync_api import expect
+
+    base = staffed["base"]
+    problems: list[str] = []
+    inv = new_page(browser, problems)
+    inv.goto(base + "/")
+    inv.locator(".htp-launcher").click()
+    expect(inv.locator(".htp-handover")).to_be_hidden()  # nothing to hand over yet
+    inv.locator(".htp-input").fill(EN_Q)
+    with inv.expect_response(lambda r: r.url.endswith("/api/chat/stream")) as resp:
+        inv.keyboard.press("Enter")
+    assert '"language":"auto"' in resp.value.request.post_data  # the switch was never touched
+    wait_answer(inv, 1)
+    expect(inv.locator(".htp-bot .htp-lead").first).to_contain_text("Article")  # answered in English
+    expect(inv.locator(".htp-title")).to_have_text("Trợ lý pháp lý Khu CNC")  # chrome follows the switch (vi)
+
+    inv.locator(".htp-handover").click()
+    expect(inv.locator(".htp-sheet-title")).to_have_text("Gửi cuộc trò chuyện cho Ban quản lý")
+    inv.locator(".htp-ho-submit").click()
+    expect(inv.locator(".htp-ho-status")).to_have_text("Vui lòng nhập họ tên và thông tin liên hệ.")
+    inv.locator(".htp-ho-name").fill("Trần Minh Phát")
+    inv.locator(".htp-ho-org").fill("Công ty TNHH Minh Phát")
+    inv.locator(".htp-ho-contact").fill("phat@minhphat.vn")
+    inv.locator(".htp-ho-message").fill("Xin Ban quản lý xác nhận bằng công văn.")
+    inv.locator(".htp-ho-submit").click()
+    code_el = inv.locator(".htp-ho-code")
+    expect(code_el).to_have_text(re.compile(r"^HTP(-[0-9A-Z]{4}){4}$"), timeout=30_000)
+    code = code_el.text_content()
+    link = inv.locator(".htp-ho-link").get_attribute("href")
+    assert link == f"{base}/request/{code}"
+
+    # Staff: the inbox asks for a sign-in first.
+    ctx = browser.new_context(viewport={"width": 1500, "height": 920}, accept_downloads=True)
+    staff = ctx.new_page()
+    staff.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    staff.goto(base + "/staff/inbox")
+    expect(staff).to_have_url(re.compile(r"/staff/login\?next="))
+    staff.locator("#username").fill("lan")
+    staff.locator("#password").fill("wrong")
+    staff.locator("#login-btn").click()
+    expect(staff.locator("#status")).to_have_text("Sai tên đăng nhập hoặc mật khẩu.")
+    staff.locator("#password").fill(STAFF_PW)
+    staff.locator("#login-btn").click()
+    expect(staff).to_have_url(re.compile(r"/staff/inbox"))
+    items = staff.locator(".req-item")
+    expect(items).to_have_count(2)
+    expect(items.nth(0)).to_have_class(re.compile("overdue"))  # the overdue one first
+    expect(items.nth(0)).to_contain_text("Công ty CP Điện tử Sao Mai")
+    expect(items.nth(1)).to_contain_text("Công ty TNHH Minh Phát")
+    expect(items.nth(1)).to_contain_text("Mới")
+    items.nth(1).click()
+    expect(staff.locator("#req-code")).to_have_text(code)
+    expect(staff.locator(".req-detail .turn .q")).to_contain_text(EN_Q)
+    expect(staff.locator(".prov .article").first).to_be_visible(timeout=20_000)
+    staff.locator("#take-btn").click()
+    expect(items.nth(1)).to_contain_text("Đang xử lý")
+    expect(staff.locator(".facts")).to_contain_text("lan")
+    with staff.expect_download(timeout=90_000) as dl:
+        staff.locator("#draft-btn").click()
+    assert dl.value.suggested_filename == f"cong-van-tra-loi-{code}.docx"
+    staff.wait_for_timeout(300)
+    staff.screenshot(path=str(DOCS / "inbox.png"))
+    staff.locator("#reply").fill(REPLY)
+    staff.locator("#reply-btn").click()
+    expect(staff.locator(".sent")).to_have_text(REPLY)
+    staff.locator("#close-btn").click()
+    expect(staff.locator(".facts .st")).to_have_text("Đóng")
+    expect(staff.locator(".log li")).to_have_count(5)  # created, assigned, drafted, replied, closed
+    staff.locator("#logout").click()
+    expect(staff).to_have_url(re.compile(r"/staff/login"))
+    staff.goto(base + "/staff/inbox")
+    expect(staff).to_have_url(re.compile(r"/staff/login"))  # signed out for real
+    ctx.close()
+
+    # The investor's link shows the answer.
+    inv.goto(link)
+    expect(inv.locator("#status")).to_have_text("Đóng")
+    expect(inv.locator("#reply")).to_have_text(REPLY)
+    expect(inv.locator("#assignee")).to_have_text("Chuyên viên Phòng Quản lý Đầu tư")
+    inv.locator("#lang-en").click()
+    expect(inv.locator("#status")).to_have_text("Closed")
+    inv.locator("#lang-vi").click()
+    expect(inv.locator("#status")).to_have_text("Đóng")
+    inv.screenshot(path=str(DOCS / "request-status.png"), full_page=True)
+    inv.goto(base + "/request/HTP-0000-0000-0000-0000")
+    expect(inv.locator(".error")).to_contain_text("Không tìm thấy")
+    assert not [p for p in problems if "status of 40" not in p], problems  # 401 (wrong password), 404 (bad code)

@@ -19,7 +19,11 @@ class ChatRequest(BaseModel):
                                    description="omit to start a conversation; reuse the returned one for follow-ups")
     message: str = Field(max_length=HARD_MAX_CHARS, description="the question")
     as_of: dt.date | None = Field(default=None, description="validity date YYYY-MM-DD (default: today)")
-    language: Literal["vi", "en"] | None = Field(default=None, description="answer language (default: the question's)")
+    language: Literal["vi", "en", "auto"] | None = Field(
+        default=None, description="answer language; omitted or \"auto\": the question's own")
+
+    def answer_language(self) -> str | None:
+        return None if self.language in (None, "auto") else self.language
 
 
 class FeedbackRequest(BaseModel):
@@ -62,4 +66,44 @@ class OAIChatRequest(BaseModel):
     user: str | None = Field(default=None, max_length=256)
     # Extensions understood by this server (ignored by OpenAI clients that do not send them).
     as_of: dt.date | None = None
+    language: Literal["vi", "en", "auto"] | None = None
+
+    def answer_language(self) -> str | None:
+        return None if self.language in (None, "auto") else self.language
+
+
+# ---------------------------------------------------------------------------------------------- hand-over, staff
+class HandoverRequest(BaseModel):
+    session_id: str | None = Field(default=None, max_length=128, description="the conversation to hand over")
+    name: str = Field(min_length=1, max_length=200)
+    organisation: str | None = Field(default=None, max_length=300)
+    contact: str = Field(min_length=3, max_length=200, description="e-mail or telephone")
+    message: str | None = Field(default=None, max_length=4000, description="what the staff should know or decide")
     language: Literal["vi", "en"] | None = None
+
+
+class SignInRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class AssignRequest(BaseModel):
+    assignee: str | None = Field(default=None, max_length=64, description="a staff username; null unassigns")
+
+
+class StatusRequest(BaseModel):
+    status: Literal["new", "in_progress"]
+
+
+class ReplyRequest(BaseModel):
+    reply: str = Field(min_length=1, max_length=20_000)
+
+
+class CloseRequest(BaseModel):
+    note: str | None = Field(default=None, max_length=500)
+
+
+class RequestDraftRequest(BaseModel):
+    format: Literal["docx", "md"] = "docx"
+    question: str | None = Field(default=None, max_length=2000, description="default: the request's question")
+    ref: str | None = Field(default=None, max_length=100)

@@ -6,6 +6,11 @@
   var sessionId = new URLSearchParams(location.search).get("session") || "";
   var lastQuestion = "";
   var shown = {};  // provision id → card element
+  var csrf = "";  // the sign-in's CSRF token: drafts of a conversation are a staff action
+  fetch("/api/staff/me", { credentials: "same-origin" }).then(function (r) {
+    if (r.status === 401) { location.assign("/staff/login?next=" + encodeURIComponent(location.pathname + location.search)); return; }
+    return r.json().then(function (j) { csrf = j.csrf_token || ""; });
+  }).catch(function () {});
 
   function h(tag, props) {
     var el = document.createElement(tag);
@@ -205,7 +210,8 @@
     status("Đang soạn công văn…");
     var body = { question: lastQuestion, session_id: sessionId || null, org: $("org").value.trim() || null,
                  ref: $("ref").value.trim() || null, format: "docx" };
-    fetch("/api/drafts", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
+    fetch("/api/drafts", { method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+                           credentials: "same-origin", body: JSON.stringify(body) })
       .then(function (r) {
         if (!r.ok) {
           return r.json().catch(function () { return {}; }).then(function (j) {

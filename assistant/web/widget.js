@@ -36,10 +36,17 @@
       error: "Đã có lỗi xảy ra. Vui lòng thử lại.", tooMany: "Bạn gửi quá nhanh. Vui lòng thử lại sau {s} giây.",
       asOf: "Hiệu lực tính đến {d}", disclaimer: "Thông tin tham khảo, không thay thế văn bản trả lời chính thức của cơ quan có thẩm quyền.",
       language: "Ngôn ngữ", you: "Bạn", bot: "Trợ lý", openProvision: "Xem {c}", citationList: "Các điều khoản được trích dẫn",
-      highlighted: "Phần được trích dẫn"
+      highlighted: "Phần được trích dẫn",
+      handover: "Gửi cho Ban quản lý", hoTitle: "Gửi cuộc trò chuyện cho Ban quản lý",
+      hoIntro: "Cán bộ Ban quản lý sẽ đọc cuộc trò chuyện này và trả lời bạn trong thời hạn quy định.",
+      hoName: "Họ và tên", hoOrg: "Doanh nghiệp / tổ chức", hoContact: "Email hoặc số điện thoại",
+      hoMessage: "Bạn cần Ban quản lý trả lời hoặc quyết định điều gì? (không bắt buộc)", hoSubmit: "Gửi yêu cầu",
+      hoSending: "Đang gửi…", hoDone: "Đã gửi cho Ban quản lý. Mã yêu cầu của bạn:", hoDue: "Hạn trả lời: {d}",
+      hoFollow: "Theo dõi yêu cầu", hoKeep: "Hãy lưu mã và đường dẫn này để theo dõi trả lời.",
+      hoMissing: "Vui lòng nhập họ tên và thông tin liên hệ."
     },
     en: {
-      launcher: "Legal Q&A", open: "Open the legal assistant", close: "Close", title: script.dataset.titleEn || script.dataset.title || "High-tech park legal assistant",
+      launcher: "Legal Q&A", open: "Open the legal assistant", close: "Close", title: script.dataset.titleEn || (script.dataset.lang === "en" && script.dataset.title) || "High-tech park legal assistant",
       subtitle: "Answers cite Articles and Clauses of the law", placeholder: "Type your question…",
       send: "Send question", hint: "Enter to send · Shift+Enter for a new line", newChat: "New conversation",
       welcome: "Hello! I answer questions on Vietnam's high-tech park law from the legal texts, citing Articles and Clauses with their validity status. Quotes stay in the original Vietnamese.",
@@ -53,7 +60,14 @@
       error: "Something went wrong. Please try again.", tooMany: "Too many requests. Please retry in {s} seconds.",
       asOf: "Validity as of {d}", disclaimer: "For reference only; not an official reply of the competent authority.",
       language: "Language", you: "You", bot: "Assistant", openProvision: "Open {c}", citationList: "Cited provisions",
-      highlighted: "Cited part"
+      highlighted: "Cited part",
+      handover: "Send to the park's staff", hoTitle: "Send this conversation to the park's staff",
+      hoIntro: "An officer of the management board will read this conversation and reply within the set time limit.",
+      hoName: "Full name", hoOrg: "Company / organisation", hoContact: "E-mail or telephone",
+      hoMessage: "What do you need the board to answer or decide? (optional)", hoSubmit: "Send request",
+      hoSending: "Sending…", hoDone: "Sent to the park's staff. Your reference code:", hoDue: "Reply due by {d}",
+      hoFollow: "Follow your request", hoKeep: "Keep this code and link to follow the reply.",
+      hoMissing: "Please enter your name and a contact."
     }
   };
   var SUGGEST = {
@@ -68,6 +82,8 @@
   };
 
   var lang = store.get("lang") || (script.dataset.lang === "en" ? "en" : "vi");
+  // The answer follows the question's language unless the user picked one with the switch (then it is sent).
+  var langChosen = store.get("lang-chosen") === "1";
   var sessionId = store.get("session");
   var busy = false, readyTimer = null, lastFocus = null;
   function t(k, vars) {
@@ -152,6 +168,7 @@
       h("div", { class: "htp-toolbar" }, modeBadge, langGroup)),
     notice, log,
     h("div", { class: "htp-foot" }, form,
+      L.handover = h("button", { type: "button", class: "htp-handover", hidden: true, onclick: function () { openHandover(handoverBtn()); } }),
       L.hint = h("span", { id: "htp-hint", class: "htp-sr" }),
       L.disclaimer = h("div", { class: "htp-disclaimer" })));
 
@@ -179,6 +196,7 @@
     L.subtitle.textContent = t("subtitle");
     L.hint.textContent = t("hint");
     L.disclaimer.textContent = t("disclaimer");
+    L.handover.textContent = t("handover");
     input.setAttribute("placeholder", t("placeholder"));
     input.setAttribute("aria-label", t("placeholder"));
     sendBtn.setAttribute("aria-label", t("send"));
@@ -198,7 +216,9 @@
   }
   function setLang(l) {
     lang = l;
+    langChosen = true;
     store.set("lang", l);
+    store.set("lang-chosen", "1");
     applyStrings();
   }
 
@@ -251,6 +271,7 @@
   function newConversation() {
     sessionId = null;
     store.set("session", null);
+    L.handover.hidden = true;
     log.textContent = "";
     log.appendChild(welcomeBlock());
     input.focus();
@@ -411,7 +432,7 @@
     userMsg(text);
     var view = botMsg();
     setBusy(true);
-    var body = { message: text, language: lang };
+    var body = { message: text, language: langChosen ? lang : "auto" };
     if (sessionId) body.session_id = sessionId;
     var got = false, finalAns = null;
     fetch(API + "/api/chat/stream", { method: "POST", headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
@@ -427,7 +448,7 @@
         }
         return readSSE(r.body, function (name, data) {
           if (name === "meta") {
-            if (data.session_id) { sessionId = data.session_id; store.set("session", sessionId); }
+            if (data.session_id) { sessionId = data.session_id; store.set("session", sessionId); L.handover.hidden = false; }
             if (data.mode) setMode(data.mode);
           } else if (name === "delta") {
             if (!got) { got = true; view.typing.remove(); }
@@ -488,6 +509,7 @@
       if (!r.ok) { sessionId = null; store.set("session", null); log.appendChild(welcomeBlock()); return; }
       return r.json().then(function (j) {
         if (!j.turns || !j.turns.length) { log.appendChild(welcomeBlock()); return; }
+        L.handover.hidden = false;
         j.turns.forEach(function (turn) {
           if (!turn.answer) return;
           userMsg(turn.question);
@@ -553,6 +575,58 @@
       setTimeout(function () { sheetBody.scrollTop = Math.max(0, on.offsetTop - 12); }, 0);
     }
   }
+  /* ------------------------------------------------------------------ hand-over to the park's staff */
+  function handoverBtn() { return L.handover; }
+  function field(label, input) { return h("label", { class: "htp-field" }, h("span", { text: label }), input); }
+  function openHandover(opener) {
+    lastFocus = opener || null;
+    sheetTitle.textContent = t("hoTitle");
+    sheetMeta.textContent = "";
+    sheetBody.textContent = "";
+    var name = h("input", { class: "htp-ho-name", maxlength: "200", autocomplete: "name", required: true });
+    var org = h("input", { class: "htp-ho-org", maxlength: "300", autocomplete: "organization" });
+    var contact = h("input", { class: "htp-ho-contact", maxlength: "200", autocomplete: "email", required: true });
+    var msg = h("textarea", { class: "htp-ho-message", maxlength: "4000", rows: "3" });
+    var status = h("p", { class: "htp-ho-status", role: "status" });
+    var submit = h("button", { type: "submit", class: "htp-ho-submit" }, t("hoSubmit"));
+    var f = h("form", { class: "htp-ho-form", onsubmit: function (e) {
+      e.preventDefault();
+      if (!name.value.trim() || !contact.value.trim()) { status.textContent = t("hoMissing"); return; }
+      submit.disabled = true;
+      status.textContent = t("hoSending");
+      fetch(API + "/api/handover", { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ session_id: sessionId, name: name.value.trim(), organisation: org.value.trim() || null,
+                               contact: contact.value.trim(), message: msg.value.trim() || null, language: lang }) })
+        .then(function (r) {
+          return r.json().catch(function () { return {}; }).then(function (j) {
+            if (!r.ok) {
+              submit.disabled = false;
+              status.textContent = r.status === 429 ? t("tooMany", { s: r.headers.get("Retry-After") || "60" })
+                : (typeof j.detail === "string" ? j.detail : t("error"));
+              return;
+            }
+            store.set("request", j.code);
+            handoverDone(j);
+          });
+        })
+        .catch(function () { submit.disabled = false; status.textContent = t("offline"); });
+    } }, h("p", { class: "htp-ho-intro", text: t("hoIntro") }), field(t("hoName"), name), field(t("hoOrg"), org),
+      field(t("hoContact"), contact), field(t("hoMessage"), msg), submit, status);
+    sheetBody.appendChild(f);
+    sheet.hidden = false;
+    scrim.hidden = false;
+    name.focus();
+  }
+  function handoverDone(j) {
+    sheetBody.textContent = "";
+    var link = h("a", { class: "htp-ho-link", href: j.status_url + (lang === "en" ? "?lang=en" : ""), target: "_blank", rel: "noopener" }, t("hoFollow"));
+    sheetBody.appendChild(h("div", { class: "htp-ho-done", role: "status" },
+      h("p", { text: t("hoDone") }), h("p", { class: "htp-ho-code", text: j.code }),
+      h("p", { class: "htp-ho-due", text: t("hoDue", { d: j.due.split("-").reverse().join("/") }) }),
+      h("p", null, link), h("p", { class: "htp-ho-keep", text: t("hoKeep") })));
+    link.focus();
+  }
+
   function closeSheet() {
     if (sheet.hidden) return;
     sheet.hidden = true;
@@ -562,5 +636,6 @@
 
   applyStrings();
   checkReady();  // once now, so the notice is already right when the panel opens; it polls only while open
-  window.HTPAssistant = { open: function () { togglePanel(true); }, close: function () { togglePanel(false); }, ask: function (q) { togglePanel(true); send(q); } };
+  window.HTPAssistant = { open: function () { togglePanel(true); }, close: function () { togglePanel(false); }, ask: function (q) { togglePanel(true); send(q); },
+                         handover: function () { togglePanel(true); openHandover(L.handover); } };
 })();

@@ -1,0 +1,1 @@
+"""One router per resource; `assistant.api.app.create_app` includes them all."""
