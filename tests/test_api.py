@@ -329,3 +329,24 @@ def test_pages_and_security_headers(client):
     assert {"/api/chat", "/api/chat/stream", "/v1/chat/completions", "/api/feedback"} <= paths.keys()
     if importlib.util.find_spec("assistant.drafts.router") is not None:
         assert "/api/drafts" in paths  # mounted when the drafts package is present
+
+
+def test_openai_stream_reads_the_history_through_assistant_stream(client):
+    """Streaming goes through Assistant.stream with the client's history: a follow-up is understood, and the
+    streamed text equals the non-streamed answer."""
+    msgs = [{"role": "user", "content": Q}, {"role": "assistant", "content": "…"},
+            {"role": "user", "content": "hồ sơ gồm những gì?"}]
+    plain = client.post("/v1/chat/completions", json={"messages": msgs}).json()
+    with client.stream("POST", "/v1/chat/completions", json={"stream": True, "messages": msgs}) as r:
+        lines = [ln for ln in r.iter_lines() if ln.startswith("data: ")]
+    chunks = [json.loads(ln[6:]) for ln in lines[:-1]]
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == plain["choices"][0]["message"]["content"]
+    assert chunks[-1]["citations"] == plain["citations"]
+
+
+def test_language_follows_the_question_unless_chosen(client):
+    en = "What are the conditions for establishing a high-tech park?"
+    assert client.post("/api/chat", json={"message": en}).json()["language"] == "en"
+    assert client.post("/api/chat", json={"message": en, "language": "auto"}).json()["language"] == "en"
+    assert client.post("/api/chat", json={"message": en, "language": "vi"}).json()["language"] == "vi"
+    assert client.post("/api/chat", json={"message": en, "language": "fr"}).status_code == 422

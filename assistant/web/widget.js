@@ -583,9 +583,9 @@
     sheetTitle.textContent = t("hoTitle");
     sheetMeta.textContent = "";
     sheetBody.textContent = "";
-    var name = h("input", { class: "htp-ho-name", maxlength: "200", autocomplete: "name", required: true });
+    var name = h("input", { class: "htp-ho-name", maxlength: "200", autocomplete: "name" });
     var org = h("input", { class: "htp-ho-org", maxlength: "300", autocomplete: "organization" });
-    var contact = h("input", { class: "htp-ho-contact", maxlength: "200", autocomplete: "email", required: true });
+    var contact = h("input", { class: "htp-ho-contact", maxlength: "200", autocomplete: "email" });
     var msg = h("textarea", { class: "htp-ho-message", maxlength: "4000", rows: "3" });
     var status = h("p", { class: "htp-ho-status", role: "status" });
     var submit = h("button", { type: "submit", class: "htp-ho-submit" }, t("hoSubmit"));
