@@ -156,6 +156,10 @@ def targets(text: str, named: list[str], catalog: Catalog, as_of: dt.date, marks
     for number in named:
         meta = catalog.by_number(number)
         if meta is None:
+            # Known but not held: the provision of a text held that ends it ("Điều 111 k3 NĐ 96/2026").
+            known = missing_basis(number, catalog)
+            if known is not None and asked != ["transition"]:
+                add(*known, number, asked[0])
             continue
         current = in_force(meta, as_of)
         basis = basis_provision(meta, catalog)
@@ -185,12 +189,77 @@ def targets(text: str, named: list[str], catalog: Catalog, as_of: dt.date, marks
     return out
 
 
+# ---------------------------------------------------------------------------------------------- known, not held
+_STATUS_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+def missing_basis(number: str, catalog: Catalog) -> tuple[str, str, str | None] | None:
+    """For a text the corpus lacks (``not_in_corpus``): the provision of a text held that states its status, as
+    its ``status`` names it ("Hết hiệu lực từ 01/03/2026 (Điều 111 khoản 3 điểm c NĐ 96/2026/NĐ-CP …)")."""
+    d = catalog.missing(number)
+    if d is None or not d.status:
+        return None
+    m = _BASIS.search(d.status)
+    if m is None:
+        return None
+    # the held text named right after the article ("… Điều 111 khoản 3 điểm c NĐ 96/2026/NĐ-CP …")
+    held = [(d.status.find(x.number, m.end()), x.number) for x in catalog.documents if x.number in d.status[m.end():]]
+    if not held:
+        return None
+    return min(held)[1], m.group(2), m.group(1) or m.group(3)
+
+
+def missing_status(number: str, catalog: Catalog, as_of: dt.date, lang: str, ref: str = "") -> str | None:
+    """A text the corpus lacks but others speak of: what the texts held say of it, and its successor's status —
+    "NĐ 239/2025 (239/2025/NĐ-CP) không có trong kho văn bản; hết hiệu lực từ 01/03/2026 theo Điều 111 khoản 3
+    NĐ 96/2026 [1]; văn bản thay thế: NĐ 96/2026 (96/2026/NĐ-CP), còn hiệu lực." `ref`: the citation mark of
+    the provision that says so."""
+    d = catalog.missing(number)
+    if d is None:
+        return None
+    en = lang == "en"
+    name = f"{d.short or d.number} ({d.number})" if d.short else d.number
+    s = f"{name} is not in the assistant's corpus" if en else f"{name} không có trong kho văn bản của trợ lý"
+    basis = missing_basis(number, catalog)
+    dates = _STATUS_DATE.search(d.status or "")
+    low = (d.status or "").lower()
+    if basis and dates and ("hết hiệu lực" in low or "thay thế" in low or "bãi bỏ" in low):
+        doc = catalog.by_number(basis[0])
+        until = dt.date(int(dates.group(3)), int(dates.group(2)), int(dates.group(1)))
+        where = f"Điều {basis[1]}" + (f" khoản {basis[2]}" if basis[2] else "") + f" {doc.short if doc else basis[0]}"
+        gone = as_of >= until
+        if en:
+            where = where.replace("Điều", "Article").replace("khoản", "clause")
+            s += (f"; it ceased to have effect on {fmt_date(until)}" if gone else
+                  f"; it ceases to have effect on {fmt_date(until)}") + f" under {where}{ref}"
+        else:
+            s += (f"; hết hiệu lực từ {fmt_date(until)}" if gone else f"; sẽ hết hiệu lực từ {fmt_date(until)}") + \
+                f" theo {where}{ref}"
+        if doc is not None and doc.low_confidence and doc.number != d.replaced_by:  # else its validity says so
+            s += " (unverified OCR copy)" if en else " (bản OCR chưa kiểm chứng)"
+    elif d.status and not d.status.lower().startswith("chưa kiểm tra"):
+        s += f" ({d.status})"
+    succ = catalog.by_number(d.replaced_by) if d.replaced_by else None
+    if succ is not None:
+        from corpus.validity import validity
+
+        v = validity(succ, as_of, catalog).note(lang)
+        sname = f"{succ.title_en} ({succ.number})" if en and succ.title_en else f"{succ.short} ({succ.number})"
+        if en:
+            s += f"; the text now in the corpus in its place: {sname}, {v}"
+        else:
+            s += f"; văn bản thay thế có trong kho: {sname}, {v}"
+    elif d.replaced_by:
+        s += f"; replaced by {d.replaced_by}" if en else f"; văn bản thay thế: {d.replaced_by}"
+    return s + "."
+
+
 def status_lead(target: Target, catalog: Catalog, as_of: dt.date, lang: str, index: int | None) -> str | None:
     """One plain statement of the named document's status, from the catalog, with the citation that grounds it
     placed after the fact it grounds (the end of the text, its start, or the transition rules)."""
     meta = catalog.by_number(target.about)
     if meta is None:
-        return None
+        return missing_status(target.about, catalog, as_of, lang, f" [{index}]" if index else "")
     en = lang == "en"
     ref = f" [{index}]" if index else ""
     intent = target.intent
