@@ -361,6 +361,15 @@ def draft_relations(parsed: ParsedDocument, number: str, effective: dt.date | No
             for r in chosen:
                 out.append(Relation(r[2], kind, number, art.number, unit.clause, unit.point, when, part,
                                     text.strip()[:300], unit.line, doubt=doubt))
+        if is_amending_act and not art_refs and not any(r.article == art.number for r in out) and \
+                _AMENDS.search(t):
+            # "Điều 1. Sửa đổi, bổ sung một số điều của Luật Sở hữu trí tuệ": the number is in the preamble
+            # ("Quốc hội ban hành Luật sửa đổi, bổ sung một số điều của Luật Sở hữu trí tuệ số 50/2005/QH11 …")
+            for name, ref, line in _preamble_targets(parsed, number):
+                if name and name in t:
+                    out.append(Relation(ref, "amends", number, art.number, None, None, effective, None,
+                                        art.title, art.line, doubt="number read from the preamble"))
+                    break
         if is_amending_act and art_refs and not any(r.article == art.number for r in out):
             t_refs = _refs(art.title, number)
             if t_refs or _AMENDS.search(t):
@@ -372,6 +381,25 @@ def draft_relations(parsed: ParsedDocument, number: str, effective: dt.date | No
             out.append(Relation(r, "transition", number, transition_art.number, line=transition_art.line,
                                 quote=transition_art.title))
     return _dedupe(out), _dedupe(history)
+
+
+def _preamble_targets(parsed: ParsedDocument, number: str) -> list[tuple[str, str, int]]:
+    """(folded name, number, 0) of each act the preamble says this text amends: '… của Luật Sở hữu trí tuệ số X'."""
+    out = []
+    for line in parsed.preamble:
+        folded = fold(line)
+        if not _AMENDS.search(folded):
+            continue
+        refs = _refs(line, number)
+        skip, _pairs = _history(line, folded, refs)
+        for i, (start, _end, ref) in enumerate(refs):
+            if i in skip:
+                continue
+            head = folded[:start]
+            m = re.search(r"\bcua\s+(.{3,80}?)\s+(so\s+)?$", head)
+            if m:
+                out.append((m.group(1).strip(), ref, 0))
+    return out
 
 
 def _date_after_verb(text: str, folded: str) -> dt.date | None:
@@ -441,7 +469,8 @@ def incoming_relations(parsed: ParsedDocument, lines: list[str], number: str) ->
             m = _NOTE_AMEND.search(note)
             if not m:
                 continue
-            refs = _refs(m.group(2), number)
+            seg = re.split(r"\s(?:có hiệu lực|có hiệu lực thi hành)\b|\)", m.group(2))[0]
+            refs = _refs(seg, number)  # the amending act is named right after "bởi", before its date
             if refs:
                 k = fold(m.group(2)).find("hieu luc")
                 out.append(Relation(number, "amends", refs[0][2], art.number,
@@ -565,6 +594,10 @@ def draft_text(text: str, file: str) -> Draft:
 
     # type and title
     typ = _header_value(parsed, "Loại văn bản")
+    if typ:
+        typ = re.sub(r"\s*\(.*?\)\s*", " ", typ).strip()  # "Nghị định (văn bản hợp nhất)" → "Nghị định"
+        typ = next((t for t in sorted(TYPES.values(), key=len, reverse=True) if typ.lower().startswith(t.lower())),
+                   typ)
     title = None
     for i, (no, s) in enumerate(official):
         head = s.split("\u2003")[0]
@@ -586,9 +619,13 @@ def draft_text(text: str, file: str) -> Draft:
                 typ = t
                 review.append(f"{file}:{num_line}: type '{t}' inferred from the number's suffix")
                 break
-    if not title and parsed.header:
-        title = re.sub(r"\s*\((?:Luật|Nghị định|Thông tư)?\s*số\s+[^)]*\)\s*", " ", parsed.title).strip()
-        title = re.split(r"\s+—\s+", title)[0]
+    if parsed.header:  # the collector's title keeps the capitals an upper-case heading loses
+        t = re.split(r"\s+—\s+", parsed.title)[0]
+        t = re.sub(r"\s*\((?:Luật|Nghị định|Thông tư|Quyết định|Nghị quyết)?\s*số\s+[^)]*\)\s*", " ", t).strip()
+        t = re.sub(rf"^({'|'.join(TYPES.values())})\s+{re.escape(number)}\s+", r"\1 ", t)
+        if t:
+            title = t
+            review[:] = [r for r in review if "upper-case line" not in r]
     if not title:
         title = parsed.title
         review.append(f"{file}:1: title not found in the text: file name used")
@@ -596,7 +633,7 @@ def draft_text(text: str, file: str) -> Draft:
     # issuer
     issuer = _header_value(parsed, "Cơ quan ban hành")
     if issuer:
-        issuer = re.split(r"\s+khóa\s+|,", issuer)[0].strip()
+        issuer = re.split(r"\s+khóa\s+|,|;", issuer)[0].strip()
     else:
         for _no, s in official[:4]:
             key = fold(s.split(" -")[0].strip(" -")).upper()
@@ -652,9 +689,10 @@ def draft_text(text: str, file: str) -> Draft:
     relations, history = draft_relations(parsed, number, effective, review)
     incoming = incoming_relations(parsed, lines, number) + [h for h in history
                                                             if normalize_number(h.target) == normalize_number(number)]
-    low = file.startswith("ocr/") or "/ocr/" in file or "ocr" in fold(_header_value(parsed, "Chất lượng") or "")[:40]
+    low = file.startswith("ocr/") or "/ocr/" in file  # the corpus keeps OCR and unverified copies in ocr/
     consolidated = None
-    m = re.search(r"(\d{1,5}/VBHN-[A-ZĐ]+)", text[:5000])
+    m = re.search(r"(\d{1,5}/VBHN-[A-ZĐ]+)", " ".join([parsed.title, _header_value(parsed, "Số hiệu") or ""]
+                                                          + [x for _n, x in official[:8]]))
     if m:
         consolidated = {"number": m.group(1), "date": None}
         review.append(f"{file}: consolidated text {m.group(1)}: its date to be filled in")
@@ -695,9 +733,9 @@ def _effect(parsed: ParsedDocument, number: str, typ: str, issued: dt.date | Non
     effective = None
     basis = None
     rules: list[dict] = []
-    for art in reversed(parsed.articles):
+    for art in list(reversed(parsed.articles))[:6]:  # the effect clause sits in one of the last articles
         t = fold(art.title or "")
-        if not _EFFECT_TITLE.match(t) and "hieu luc" not in t:
+        if not (_EFFECT_TITLE.match(t) or "hieu luc" in t or "thi hanh" in t or "thuc hien" in t):
             continue
         units = [(c.number, c.text.replace("\n", " ")) for c in art.clauses] or [(None, " ".join(art.intro))]
         for clause, text in units:

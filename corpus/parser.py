@@ -214,7 +214,7 @@ class _Parser:
         if in_quote and no - self.quote_start > _MAX_QUOTE_LINES:
             self.warn(self.quote_start, f"quotation opened here is not closed after {_MAX_QUOTE_LINES} lines: ignored")
             self.quote_depth, in_quote = 0, False
-        if in_quote and self._is_next_article(line):
+        if in_quote and (self._is_next_article(line) or self._is_next_instruction(line)):
             in_quote, self.quote_depth = False, 0  # an unclosed quote must not swallow the next article
         if not in_quote and _quote_delta(line) > 0:
             self.quote_start = no
@@ -317,6 +317,10 @@ class _Parser:
     def _article_heading(self, no: int, number: str, title: str) -> bool:
         if self.articles or self.article:
             prev = (self.article or self.articles[-1]).number
+            if self._quoted_far_article(no, prev, number):
+                self.warn(no, f"'Điều {number}' after 'Điều {prev}' is an article quoted by an amendment (the text's "
+                              f"own Điều {_article_key(prev)[0] + 1} follows): kept as text of Điều {prev}")
+                return False
             if _article_key(number) <= _article_key(prev):
                 foreign = self._foreign_source(no)
                 if foreign:
@@ -338,6 +342,15 @@ class _Parser:
         self.skipping_foreign = False
         return True
 
+    def _quoted_far_article(self, no: int, prev: str, number: str) -> bool:
+        """'Điều 191a' right after 'Điều 1' of an amending law, whose quotation mark was lost: an article of the
+        amended law, since the text's own 'Điều 2' comes later."""
+        p, n = _article_key(prev)[0], _article_key(number)[0]
+        if n <= p + 30:
+            return False
+        nxt = re.compile(rf"^Điều\s+{p + 1}\s*[.:]")
+        return any(nxt.match(_clean(x)) for x in self.lines[no:])
+
     def _vbhn_issuer(self, no: int, line: str) -> bool:
         """'VĂN PHÒNG QUỐC HỘI' / 'BỘ TÀI CHÍNH' heading the certification block of a consolidated text."""
         if not (line.isupper() and len(line) < 80):
@@ -354,6 +367,19 @@ class _Parser:
         n = _article_key(m.group(1))
         # Quoted articles of an amended act carry far-off numbers; the act's own next article is close.
         return not n[1] and prev < n[0] <= prev + 3
+
+    _INSTRUCTION = re.compile(r"^(Sửa đổi|Bổ sung|Bãi bỏ|Thay thế|Thay cụm từ|Bỏ cụm từ|Bỏ các cụm từ|Bỏ từ)\b")
+
+    def _is_next_instruction(self, line: str) -> bool:
+        """'52. Sửa đổi, bổ sung Điều 133 như sau:' while a quotation of clause 51 was never closed: the amending
+        act's own next clause (its instructions are never quoted)."""
+        if self.article is None or not self.article.clauses:
+            return False
+        m = _CLAUSE.match(line)
+        if not m or m.group(2) or not m.group(3):
+            return False
+        last = _article_key(self.article.clauses[-1].number)[0]
+        return int(m.group(1)) == last + 1 and bool(self._INSTRUCTION.match(m.group(3)))
 
     def _foreign_source(self, no: int) -> str | None:
         """The document named by the source line under the heading at line `no`, if it is not this one."""

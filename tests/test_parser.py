@@ -479,3 +479,30 @@ def test_clause_number_alone_on_its_line_starts_the_clause():
     # a bare number out of sequence is still text
     doc = parse_text("Điều 1. Thử\n1. Một.\n5.\nNăm.\n", "t.txt")
     assert [c.number for c in doc.articles[0].clauses] == ["1"]
+
+
+def test_an_unclosed_quote_does_not_swallow_the_next_instruction_of_an_amending_law():
+    # Luật 07/2022 Điều 1 k51: '“Điều 131a. … “1. Khi …' opens two quotes and closes one; clauses 52… of the
+    # amending law itself must still be clauses.
+    text = ("Điều 1. Sửa đổi, bổ sung một số điều của Luật Mẫu\n"
+            "1. Sửa đổi khoản 2 Điều 4 như sau:\n“2. Nội dung mới.”\n"
+            "2. Bổ sung Điều 131a vào sau Điều 131 như sau:\n“Điều 131a. Đền bù “1. Khi thực hiện thủ tục.\n"
+            "2. Thủ tục bị xem là chậm.”\n"
+            "3. Sửa đổi, bổ sung Điều 133 như sau:\n“Điều 133. Quyền mới.”\n"
+            "Điều 2. Hiệu lực thi hành\nLuật này có hiệu lực thi hành từ ngày 01 tháng 01 năm 2023.\n")
+    doc = parse_text(text, "t.txt")
+    assert [a.number for a in doc.articles] == ["1", "2"]
+    assert [c.number for c in doc.articles[0].clauses] == ["1", "2", "3"]
+    assert "Điều 131a" in doc.articles[0].clauses[1].full_text()
+
+
+def test_a_far_article_heading_before_the_texts_own_next_article_is_quoted_content():
+    # 'Điều 191a' printed as a heading inside an amending law's Điều 1 (its quotation mark lost)
+    text = ("Điều 1. Sửa đổi Luật Mẫu\n1. Bổ sung Điều 191a như sau:\nĐiều 191a. Nghĩa vụ mới\n1. Nội dung.\n"
+            "Điều 2. Hiệu lực thi hành\nLuật này có hiệu lực thi hành từ ngày 01 tháng 01 năm 2023.\n")
+    doc = parse_text(text, "t.txt")
+    assert [a.number for a in doc.articles] == ["1", "2"]
+    assert any("quoted by an amendment" in i.message for i in doc.issues)
+    # without the text's own next article later, a far heading is still an article (a partial copy)
+    doc = parse_text("Điều 1. A\nNội dung.\nĐiều 45. B\nNội dung.\n", "t.txt")
+    assert [a.number for a in doc.articles] == ["1", "45"]
