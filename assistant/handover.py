@@ -147,7 +147,7 @@ class RequestStore:
         now = time.time() if now is None else now
         created_day = self.clock.day(now)
         due = add_working_days(created_day, self.due_working_days, self.holidays)
-        question = message or questions[0]
+        question = questions[0] if questions else message
         for _ in range(5):
             code = new_code()
             try:

@@ -125,7 +125,7 @@ def test_requests_survive_a_server_killed_mid_write(small_settings, tmp_path):
                 return None
 
         with ThreadPoolExecutor(8) as pool:
-            futures = [pool.submit(one, i) for i in range(40)]
+            futures = [pool.submit(one, i) for i in range(300)]
             time.sleep(0.3)
             srv.kill()
             acknowledged = [c for c in (f.result() for f in futures) if c]
