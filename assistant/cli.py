@@ -158,6 +158,50 @@ def corpus_drafter_eval(json_out: bool = typer.Option(False, "--json")) -> None:
         out.print(f"wrong:  {w[0]} {w[2]} by {w[1]} ({r.drafted[w].describe()})")
 
 
+@corpus_app.command("coverage")
+def corpus_coverage(qa: Optional[Path] = typer.Option(None, help="JSONL with 'cited' lists (default: "
+                                                        "<corpus>/../dev/tvpl-qa.jsonl)"),
+                    json_out: bool = typer.Option(False, "--json")) -> None:
+    """Of the publisher's questions, those whose cited documents are all held, and those with at least one."""
+    from corpus.catalog import load_catalog
+
+    from .query import find_references
+
+    s = _settings()
+    path = qa or (Path(s.corpus_dir) / ".." / "dev" / "tvpl-qa.jsonl")
+    if not path.is_file():
+        _fail(f"{path}: no such file (give --qa FILE)", 2)
+    catalog = load_catalog(corpus_dir=s.corpus_dir)
+    held = set(catalog.documents and [d.number for d in catalog.documents])
+    all_held = some_held = total = 0
+    lacking: dict[str, int] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        total += 1
+        docs = []
+        for c in row.get("cited") or []:
+            refs, missing = find_references(c, catalog)
+            if refs:
+                docs.append(refs[0].number)
+            else:
+                docs.append(None)
+                key = missing[0] if missing else c
+                lacking[key] = lacking.get(key, 0) + 1
+        have = [d for d in docs if d in held]
+        all_held += bool(docs) and len(have) == len(docs)
+        some_held += bool(have)
+    res = {"questions": total, "all_cited_held": all_held, "some_cited_held": some_held,
+           "most_cited_missing": sorted(lacking.items(), key=lambda x: -x[1])[:15]}
+    if json_out:
+        out.print_json(json.dumps(res, ensure_ascii=False))
+        return
+    out.print(f"{total} questions: cited documents all held {all_held}, at least one held {some_held}")
+    for k, v in res["most_cited_missing"]:
+        out.print(f"  {v:3d}  {k}", markup=False, highlight=False)
+
+
 @corpus_app.command("changes")
 def corpus_changes(since: str = typer.Option(..., help="YYYY-MM-DD"),
                    until: Optional[str] = typer.Option(None, help="YYYY-MM-DD (default: today)"),

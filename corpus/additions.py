@@ -129,6 +129,16 @@ def plan_add(file: Path | None, corpus_dir: Path, catalog: Catalog, name: str | 
     text = text.replace("\r\n", "\n")
     draft = draft_text(text, dest)
     errors = list(draft.errors)
+    if draft.number and draft.entry and catalog.by_number(draft.number) is None:
+        _add_relations_held_texts_state(draft, catalog, corpus_dir, imp_lines := [])
+    else:
+        imp_lines = []
+    known = catalog.missing(draft.number) if draft.number else None
+    if known is not None and draft.entry:
+        # What the catalog knew of it while not held: its short name and the names users give it.
+        e = draft.entry
+        e["aliases"] = list(dict.fromkeys([*known.aliases, *e.get("aliases", [])]))
+        e["short"] = known.short or e["short"]
     warnings: list[str] = []
     imp = Impact([], [], [], [])
     if draft.number:
@@ -137,6 +147,7 @@ def plan_add(file: Path | None, corpus_dir: Path, catalog: Catalog, name: str | 
             errors.append(f"{dest}: {draft.number} is already in the catalog (file {held.file}): not added twice")
         else:
             imp = impact(draft, catalog)
+            imp.lines[1:1] = imp_lines
     if catalog.by_file(dest) is not None:
         errors.append(f"{dest}: this file is already catalogued as {catalog.by_file(dest).number}")
     elif copy and (corpus_dir / dest).exists():
@@ -145,6 +156,40 @@ def plan_add(file: Path | None, corpus_dir: Path, catalog: Catalog, name: str | 
         warnings.append(f"{dest}:{r.line}: {r.where} names {r.target}, a document the catalog does not know: "
                         "relation not recorded (list it under not_in_corpus to keep it)")
     return AddPlan(file, dest, text, draft, imp, errors, warnings, copy)
+
+
+def _add_relations_held_texts_state(draft: Draft, catalog: Catalog, corpus_dir: Path, lines: list[str]) -> None:
+    """What the texts already held say about the newcomer ("Luật 93/2025 Điều 71 k2 sửa đổi Luật 07/2017"): its
+    amended_by / replaced_by, each with the provision that says so."""
+    from .drafter import draft_file
+
+    key = normalize_number(draft.number)
+    e = draft.entry
+    for meta in catalog.documents:
+        path = corpus_dir / meta.file
+        if not path.exists():
+            continue
+        try:
+            other = draft_file(path, corpus_dir)
+        except NotALegalText:
+            continue
+        for r in other.relations + other.history:
+            if normalize_number(r.target) != key or r.kind not in ("ends", "amends"):
+                continue
+            source = meta.number if normalize_number(r.source) == normalize_number(other.number or "") else r.source
+            stated = r.where.replace(other.number or "", meta.number) if r.origin == "text" else \
+                (r.doubt or meta.number).replace("stated in ", "")
+            field_ = "replaced_by" if r.kind == "ends" and not r.part else "amended_by"
+            if any(normalize_number(x["number"]) == normalize_number(source) for x in e.get(field_, [])):
+                continue
+            e.setdefault(field_, []).append({"number": source, "from": r.from_,
+                                             "note": f"{stated}: {r.quote[:140]}"})
+            if field_ == "replaced_by" and r.from_ and not e.get("expires"):
+                e["expires"] = r.from_
+            lines.append(f"{draft.number} (this text): {'ends' if field_ == 'replaced_by' else 'amended'}"
+                         f"{' from ' + r.from_.strftime('%d/%m/%Y') if r.from_ else ''} by {source}, as {stated} "
+                         "states")
+            draft.review.append(f"{draft.file}: {field_} {source} read from {stated}: check")
 
 
 # ---------------------------------------------------------------------------------------------- writing

@@ -363,6 +363,8 @@ def _update_document(doc: DocumentMeta, u: DocumentUpdate, here: str, where: dic
             if old is None:
                 getattr(doc, field).append(r)
                 have[normalize_number(r.number)] = r
+            elif r.from_ and old.from_ is None:
+                old.from_ = r.from_  # the date the newer text states, where the entry had none
             elif r.from_ and old.from_ and r.from_ != old.from_:
                 conflicts.append(f"{here}: {doc.number} {field} {r.number} from {r.from_} conflicts with {there} "
                                  f"(from {old.from_}): the first is kept")

@@ -370,6 +370,13 @@ def draft_relations(parsed: ParsedDocument, number: str, effective: dt.date | No
                     out.append(Relation(ref, "amends", number, art.number, None, None, effective, None,
                                         art.title, art.line, doubt="number read from the preamble"))
                     break
+        t_refs = _refs(art.title or "", number)
+        if t_refs and not is_amending_act and re.match(r"^(sua doi|bo sung|bai bo|thay the)", t) and \
+                not any(r.article == art.number for r in out):
+            # "Điều 72. Bổ sung Nghị định số 152/2020/NĐ-CP … như sau:": the title names the act amended
+            kind = "ends" if re.match(r"^(bai bo|thay the)(?! cum tu)", t) else "amends"
+            out.append(Relation(t_refs[0][2], kind, number, art.number, None, None, effective, None,
+                                art.title[:300], art.line))
         if is_amending_act and art_refs and not any(r.article == art.number for r in out):
             t_refs = _refs(art.title, number)
             if t_refs or _AMENDS.search(t):

@@ -305,3 +305,16 @@ def test_a_copy_of_the_draft_is_valid_yaml_for_the_catalog():
     entry = yaml.safe_load(dump_yaml([plan_text.entry]))[0]
     assert "&id" not in dump_yaml([plan_text.entry])
     DocumentMeta.model_validate(entry)
+
+
+def test_what_texts_held_say_of_a_newcomer_goes_into_its_entry(corpus_dir, tmp_path):
+    apply_plans([plan_add(DECREE, corpus_dir, load_catalog(corpus_dir=corpus_dir))], corpus_dir)
+    old = tmp_path / "nd-888.txt"  # the decree 501/2027 amends (Điều 3 k2), added afterwards
+    old.write_text("CHÍNH PHỦ\nSố: 888/2019/NĐ-CP\nHà Nội, ngày 02 tháng 01 năm 2019\nNGHỊ ĐỊNH\nVề một việc cũ\n"
+                   "Điều 1. Phạm vi\nNghị định này quy định một việc cũ.\nĐiều 2. Hiệu lực thi hành\n"
+                   "Nghị định này có hiệu lực thi hành từ ngày 01 tháng 3 năm 2019.\n", encoding="utf-8")
+    plan = plan_add(old, corpus_dir, load_catalog(corpus_dir=corpus_dir))
+    assert plan.ok
+    assert plan.entry()["amended_by"] == [{"number": "501/2027/NĐ-CP", "from": dt.date(2027, 5, 1), "note": (
+        "501/2027/NĐ-CP Điều 3 k2: Bổ sung khoản 9 vào sau khoản 8 Điều 4 của Nghị định số 888/2019/NĐ-CP như sau:")}]
+    assert any("888/2019/NĐ-CP (this text): amended from 01/05/2027 by 501/2027/NĐ-CP" in x for x in plan.impact.lines)
