@@ -91,6 +91,9 @@ class AddPlan:
             if self.impact.updates:
                 lines.append("## updates written")
                 lines.append(dump_yaml(self.impact.updates).rstrip())
+            if self.impact.known:
+                lines.append("## known but not held (not_in_corpus)")
+                lines.append(dump_yaml(self.impact.known).rstrip())
             for c in self.impact.conflicts:
                 lines.append(f"conflict: {c}")
         return "\n".join(lines)
@@ -152,9 +155,15 @@ def plan_add(file: Path | None, corpus_dir: Path, catalog: Catalog, name: str | 
         errors.append(f"{dest}: this file is already catalogued as {catalog.by_file(dest).number}")
     elif copy and (corpus_dir / dest).exists():
         errors.append(f"{dest}: a different file of that name is already in the corpus folder")
+    recorded = {normalize_number(k["number"]) for k in imp.known}
     for r in imp.unknown:
+        if r.kind == "transition" or normalize_number(r.target) in recorded:
+            continue
         warnings.append(f"{dest}:{r.line}: {r.where} names {r.target}, a document the catalog does not know: "
                         "relation not recorded (list it under not_in_corpus to keep it)")
+    for k in imp.known:
+        warnings.append(f"{dest}: {k['number']} (not held) recorded under not_in_corpus: {k['status']}; check its "
+                        f"title '{k['title']}'")
     return AddPlan(file, dest, text, draft, imp, errors, warnings, copy)
 
 
@@ -197,8 +206,11 @@ def _entry_block(entry: dict) -> str:
     return dump_yaml([entry])
 
 
-def insert_entries(text: str, documents: list[dict], updates: list[dict]) -> str:
-    """The catalog file's text with `documents` appended to its documents list and `updates` to its updates."""
+def insert_entries(text: str, documents: list[dict], updates: list[dict], missing: list[dict] | None = None) -> str:
+    """The catalog file's text with `documents` appended to its documents list, `missing` to not_in_corpus and
+    `updates` to its updates."""
+    if missing:
+        text = _append_to_section(text, "not_in_corpus", missing)
     lines = text.splitlines(keepends=True) if text.strip() else ["version: 1\n"]
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
@@ -230,6 +242,29 @@ def insert_entries(text: str, documents: list[dict], updates: list[dict]) -> str
             lines.append("# Relations stated by texts added later about documents described above (htp corpus add).\n")
             lines.append("updates:\n")
             lines.append(block)
+    return "".join(lines)
+
+
+def _append_to_section(text: str, section: str, items: list[dict]) -> str:
+    lines = text.splitlines(keepends=True) if text.strip() else ["version: 1\n"]
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    top = {m.group(1): i for i, line in enumerate(lines) if (m := re.match(r"^([a-z_]+):", line))}
+    block = dump_yaml(items)
+    if section not in top or re.match(rf"^{section}:\s*\[\s*\]\s*$", lines[top[section]]):
+        if section in top:
+            del lines[top[section]]
+            top = {m.group(1): i for i, line in enumerate(lines) if (m := re.match(r"^([a-z_]+):", line))}
+        at = top.get("updates", len(lines))
+        while at > 0 and lines[at - 1].lstrip().startswith("#"):
+            at -= 1
+        lines[at:at] = [f"{section}:\n", block]
+    else:
+        start = top[section]
+        nxt = min([i for i in top.values() if i > start] or [len(lines)])
+        while nxt > start + 1 and lines[nxt - 1].lstrip().startswith("#"):
+            nxt -= 1
+        lines.insert(nxt, block)
     return "".join(lines)
 
 
@@ -288,8 +323,16 @@ def apply_plans(plans: list[AddPlan], corpus_dir: Path, catalog_path: Path | Non
                 _atomic_write(target, p.text.encode("utf-8"))
                 written.append(target)
         updates = [u for p in plans for u in p.impact.updates]
+        held = {normalize_number(p.draft.number) for p in plans}
+        known, seen = [], set()
+        for p in plans:  # texts the new ones end or amend that no catalog knows: recorded as known, not held
+            for k in p.impact.known:
+                key = normalize_number(k["number"])
+                if key not in held and key not in seen:
+                    seen.add(key)
+                    known.append(k)
         text = insert_entries(before.decode("utf-8") if before else "", [p.entry() for p in plans],
-                              [_json_safe(u) for u in updates])
+                              [_json_safe(u) for u in updates], known)
         # Check the result before it replaces anything: valid YAML, valid entries, merges cleanly.
         fd, tmp = tempfile.mkstemp(suffix=".yaml", dir=catalog_path.parent if catalog_path.parent.exists() else None)
         os.close(fd)

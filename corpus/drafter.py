@@ -204,6 +204,11 @@ _EFFECT_TITLE = re.compile(r"^(hieu luc|dieu khoan thi hanh)")
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
 
 
+def _squash(text: str, limit: int = 300) -> str:
+    """A relation's quote: one line, the blanked quotations collapsed ("… như sau: …")."""
+    return re.sub(r"\s+", " ", text).strip()[:limit]
+
+
 def _unquote(text: str) -> str:
     """Quoted wording (the new text an amendment inserts) is content, not a statement about documents."""
     text = _QUOTED.sub(lambda m: " " * len(m.group()), text)
@@ -292,7 +297,7 @@ def draft_relations(parsed: ParsedDocument, number: str, effective: dt.date | No
             for amended, by in pairs:
                 if normalize_number(amended) == normalize_number(by):
                     continue
-                history.append(Relation(amended, "amends", by, quote=text[:300], line=unit.line, origin="history",
+                history.append(Relation(amended, "amends", by, quote=_squash(text), line=unit.line, origin="history",
                                         doubt=f"stated in {number} Điều {art.number}"
                                               + (f" k{unit.clause}" if unit.clause else "")))
             targets = [r for i, r in enumerate(refs) if i not in skip]
@@ -334,8 +339,8 @@ def draft_relations(parsed: ParsedDocument, number: str, effective: dt.date | No
                 if loc and not re.search(r"\b(cac|nhung)\s+(luat|nghi dinh|thong tu|quyet dinh|nghi quyet)\s*(sau day)?$",
                                          before[:loc.start()].strip()):
                     part = text[loc.start():first[0]].strip(" ,;:")
-                    part = re.sub(r"\s+(của|tại|quy định tại)\s*(Luật|Bộ luật|Nghị định|Thông tư|Quyết định|Nghị quyết)?"
-                                  r"[^,;]*?(số)?\s*$", "", part).strip() or part
+                    part = re.sub(r"(\s+(của|tại|quy định tại))?(\s+(Bộ luật|Luật|Nghị định|Thông tư|Quyết định|Nghị quyết)"
+                                  r"(\s+[^\s,;]+){0,8}?)?(\s+số)?\s*$", "", part).strip() or part
                     if "bai bo" in before or "bai bo" in folded[:loc.start() + 1]:
                         kind = "amends"  # a repeal of some provisions: an amendment of the text
             when = None
@@ -360,7 +365,7 @@ def draft_relations(parsed: ParsedDocument, number: str, effective: dt.date | No
                 chosen = [first]
             for r in chosen:
                 out.append(Relation(r[2], kind, number, art.number, unit.clause, unit.point, when, part,
-                                    text.strip()[:300], unit.line, doubt=doubt))
+                                    _squash(text), unit.line, doubt=doubt))
         if is_amending_act and not art_refs and not any(r.article == art.number for r in out) and \
                 _AMENDS.search(t):
             # "Điều 1. Sửa đổi, bổ sung một số điều của Luật Sở hữu trí tuệ": the number is in the preamble
@@ -781,6 +786,7 @@ class Impact:
     updates: list[dict]  # DocumentUpdate-shaped
     unknown: list[Relation]  # relations naming documents the catalog does not know
     conflicts: list[str]
+    known: list[dict] = field(default_factory=list)  # not_in_corpus entries drafted for those documents
 
 
 def impact(draft: Draft, catalog: Catalog) -> Impact:
@@ -840,4 +846,64 @@ def impact(draft: Draft, catalog: Catalog) -> Impact:
     for u in list(updates.values()):
         if len(u) <= 2:
             del updates[u["number"]]
-    return Impact(lines, list(updates.values()), unknown, conflicts)
+    known = known_not_held(unknown, draft)
+    for k in known:
+        lines.append(f"{k['number']}: not held; recorded as known ({k['status']})")
+    return Impact(lines, list(updates.values()), unknown, conflicts, known)
+
+
+_TYPE_WORDS = r"(Bộ luật|Luật|Nghị định|Nghị quyết|Thông tư liên tịch|Thông tư|Quyết định|Pháp lệnh)"
+
+
+def _title_of(ref: str, quote: str) -> str | None:
+    """'Luật Công nghệ thông tin số 67/2006/QH11' → 'Luật Công nghệ thông tin'; 'Nghị định số 82/2018/NĐ-CP ngày …
+    của Chính phủ quy định về quản lý khu công nghiệp …' → 'Nghị định quy định về quản lý khu công nghiệp …'."""
+    i = quote.find(ref)
+    if i < 0:
+        return None
+    before, after = quote[:i], quote[i + len(ref):]
+    m = re.search(rf"{_TYPE_WORDS}((?:\s+(?!số\b)[^\s,;:]+){{0,12}}?)\s+số\s*$", before)
+    if not m:
+        return None
+    name = (m.group(1) + m.group(2)).strip()
+    if m.group(2).strip():
+        return name
+    tail = re.sub(r"^\s*ngày\s+\d{1,2}\s+tháng\s+\d{1,2}\s+năm\s+\d{4}", "", after)
+    tail = re.sub(r"^\s*của\s+(Chính phủ|Thủ tướng Chính phủ|Quốc hội|Bộ trưởng [^,;]*?|Bộ [^,;]*?)\s+(?=quy định|về|"
+                  r"hướng dẫn|ban hành|sửa đổi)", "", tail)
+    desc = re.split(r"[;.]|,\s(?=trừ|kể từ|có hiệu lực|được|đã)|\s(?:đã được|được sửa đổi|hết hiệu lực|như sau)",
+                    tail)[0].strip()
+    return f"{name} {desc}".strip() if desc and len(desc) < 250 else None
+
+
+def known_not_held(unknown: list[Relation], draft: Draft) -> list[dict]:
+    """not_in_corpus entries for the documents a new text ends or amends that the catalog does not know: their
+    status and the provision that says so, so a question naming them is told what the texts held say."""
+    out: dict[str, dict] = {}
+    for r in unknown:
+        if r.kind not in ("ends", "amends") or normalize_number(r.target) in {normalize_number(x) for x in out}:
+            continue
+        art = f"Điều {r.article}" + (f" khoản {r.clause}" if r.clause else "") + \
+            (f" điểm {r.point}" if r.point else "")
+        typ = draft.entry.get("type", "")
+        when = f" từ {r.from_.strftime('%d/%m/%Y')}" if r.from_ else ""
+        if r.kind == "ends" and not r.part:
+            status = f"Hết hiệu lực{when} ({art} {typ} {draft.number})"
+        elif r.kind == "ends":
+            status = f"{r.part} hết hiệu lực{when} ({art} {typ} {draft.number})"
+        else:
+            status = f"Được sửa đổi, bổ sung{when} bởi {art} {typ} {draft.number}" + (f" ({r.part})" if r.part else "")
+        title = _title_of(r.target, r.quote)
+        n, _, rest = r.target.partition("/")
+        year = rest.split("/")[0]
+        t = re.match(_TYPE_WORDS, title or "")
+        short = f"{SHORT.get(t.group(1), t.group(1)) if t else ''} {n}/{year}".strip()
+        entry = {"number": r.target, "title": title or r.target, "short": short,
+                 "aliases": [f"{t.group(1).lower()} {n}/{year}"] if t else [],
+                 "status": status.replace("  ", " "),
+                 "replaced_by": draft.number if r.kind == "ends" and not r.part and "bai bo" not in fold(r.quote)
+                 else None,
+                 "note": f"Văn bản chưa có trong kho dữ liệu; ghi nhận khi thêm {draft.number} (htp corpus add)"
+                         + ("" if title else "; tên văn bản chưa đọc được, cần bổ sung")}
+        out[r.target] = entry
+    return list(out.values())

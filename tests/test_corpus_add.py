@@ -125,12 +125,23 @@ def test_safe_names_are_kept(corpus_dir):
     assert safe_destination("ocr/nd-1.docx", corpus_dir) == "ocr/nd-1.txt"
 
 
-def test_relations_naming_unknown_documents_are_reported_not_recorded(corpus_dir):
+def test_relations_naming_unknown_documents_are_recorded_as_known_not_held(corpus_dir):
     plan = plan_add(DECREE, corpus_dir, load_catalog(corpus_dir=corpus_dir))
     assert plan.ok
-    warn = [w for w in plan.warnings if "777/2018/NĐ-CP" in w]
-    assert warn and "nghi-dinh-501-2027-nd-cp-khu-thu-nghiem.txt:" in warn[0] and "not recorded" in warn[0]
-    assert all("777/2018" not in str(u) for u in plan.impact.updates)
+    assert all("777/2018" not in str(u) for u in plan.impact.updates)  # no entry to update: not held
+    known = {k["number"]: k for k in plan.impact.known}
+    assert known["777/2018/NĐ-CP"]["status"] == "Hết hiệu lực từ 01/05/2027 (Điều 5 khoản 4 điểm b Nghị định " \
+        "501/2027/NĐ-CP)"
+    assert known["777/2018/NĐ-CP"]["title"] == "Nghị định về một việc khác"
+    assert known["777/2018/NĐ-CP"]["replaced_by"] == "501/2027/NĐ-CP"
+    assert known["888/2019/NĐ-CP"]["status"].startswith("Được sửa đổi, bổ sung từ 01/05/2027 bởi Điều 3 khoản 2")
+    assert any("777/2018/NĐ-CP (not held) recorded under not_in_corpus" in w for w in plan.warnings)
+    apply_plans([plan], corpus_dir)
+    cat = load_catalog(corpus_dir=corpus_dir)
+    assert cat.missing("777/2018/NĐ-CP").replaced_by == "501/2027/NĐ-CP"
+    # a relation naming a document with no readable number form is still reported with file:line
+    d = draft_text(DECREE.read_text(encoding="utf-8"), "x.txt")
+    assert all(r.line > 0 for r in d.relations)
 
 
 def test_half_written_catalog_is_a_clear_error_and_blocks_nothing_loaded(corpus_dir):
