@@ -162,30 +162,31 @@ def test_half_written_catalog_is_a_clear_error_and_blocks_nothing_loaded(corpus_
 def test_overlay_merges_and_reports_conflicts_with_file_and_line(corpus_dir):
     base = load_catalog(CATALOG_PATH, overlay=False)
     n_base = len(base.documents)
+    assert base.missing("239/2025/NĐ-CP") is not None
     (corpus_dir / LOCAL_CATALOG_NAME).write_text(
         "version: 1\n"
         "documents:\n"
         "- {number: 10/2024/NĐ-CP, type: Nghị định, title: trùng, short: trùng, file: x.txt}\n"
-        "- {number: 71/2025/QH15, type: Luật, title: Luật Công nghiệp công nghệ số, short: Luật 71/2025, "
-        "file: luat-71.txt}\n"
+        "- {number: 999/2030/QH99, type: Luật, title: Luật Thử, short: Luật 999/2030, file: luat-999.txt}\n"
+        "- {number: 239/2025/NĐ-CP, type: Nghị định, title: Nghị định 239, short: NĐ 239/2025, file: nd-239.txt}\n"
         "updates:\n"
         "- number: 10/2024/NĐ-CP\n"
         "  expires: 2030-01-01\n"
         "- number: 219/2025/NĐ-CP\n"
-        "  amended_by: [{number: 71/2025/QH15, from: 2026-01-01}]\n"
-        "- number: 239/2025/NĐ-CP\n"
-        "  replaced_by: [{number: 71/2025/QH15}]\n", encoding="utf-8")
+        "  amended_by: [{number: 999/2030/QH99, from: 2030-01-01}]\n"
+        "- number: 31/2021/NĐ-CP\n"
+        "  replaced_by: [{number: 999/2030/QH99}]\n", encoding="utf-8")
     cat = load_catalog(corpus_dir=corpus_dir)
-    assert len(cat.documents) == n_base + 1
+    assert len(cat.documents) == n_base + 2
     assert cat.by_number("10/2024/NĐ-CP").title != "trùng"  # the project's entry is kept
-    assert cat.missing("71/2025/QH15") is None  # now held: no longer listed as missing
-    assert any(r.number == "71/2025/QH15" for r in cat.by_number("219/2025/NĐ-CP").amended_by)
+    assert cat.missing("239/2025/NĐ-CP") is None  # now held: no longer listed as missing
+    assert any(r.number == "999/2030/QH99" for r in cat.by_number("219/2025/NĐ-CP").amended_by)
     assert cat.by_number("10/2024/NĐ-CP").expires == dt.date(2026, 7, 1)
     local = str(corpus_dir / LOCAL_CATALOG_NAME)
     assert any(c.startswith(f"{local}:3: document 10/2024/NĐ-CP is already described at") and "catalog.yaml:" in c
                for c in cat.conflicts)
-    assert any(c.startswith(f"{local}:6:") and "expires" in c for c in cat.conflicts)
-    assert any(f"{local}:10:" in c and "239/2025" in c for c in cat.conflicts)
+    assert any(c.startswith(f"{local}:7:") and "expires" in c for c in cat.conflicts)
+    assert any(f"{local}:11:" in c and "31/2021" in c for c in cat.conflicts)
     # the base catalog is untouched
     assert len(load_catalog(CATALOG_PATH, overlay=False).documents) == n_base
 

@@ -19,7 +19,7 @@ def test_basis_is_the_provision_of_the_text_held_that_ends_it():
     assert missing_basis("239/2025/NĐ-CP", cat) == ("96/2026/NĐ-CP", "111", "3")
     # two held texts in the status: the one named right after the article
     assert missing_basis("31/2021/NĐ-CP", cat) == ("96/2026/NĐ-CP", "111", "3")
-    assert missing_basis("50/2005/QH11", cat) is None  # nothing held speaks of its status
+    assert missing_basis("107/2023/QH15", cat) is None  # nothing held speaks of its status
 
 
 def test_status_and_successor_are_stated():
@@ -35,8 +35,8 @@ def test_status_and_successor_are_stated():
     assert "sẽ hết hiệu lực từ 01/03/2026" in missing_status("239/2025/NĐ-CP", cat, dt.date(2026, 1, 1), "vi")
     # a successor that has gone itself says so
     assert "hết hiệu lực từ 01/07/2026" in missing_status("99/2003/NĐ-CP", cat, AS_OF, "vi")
-    assert missing_status("50/2005/QH11", cat, AS_OF, "vi") == \
-        "Luật SHTT (50/2005/QH11) không có trong kho văn bản của trợ lý."
+    assert missing_status("107/2023/QH15", cat, AS_OF, "vi") == \
+        "NQ 107/2023/QH15 (107/2023/QH15) không có trong kho văn bản của trợ lý."
 
 
 def test_a_named_missing_text_brings_the_provision_that_ends_it():
