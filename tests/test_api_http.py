@@ -105,7 +105,9 @@ def test_serve_builds_the_index_in_the_background(tmp_path):
     with serve(s, tmp_path / "server.log", build=True, wait_ready=False) as base:
         first = httpx.get(base + "/readyz", timeout=10)
         if first.status_code == 503:  # the build may already be done on a fast machine
-            assert "htp index" in first.json()["detail"] or first.json()["building"]
+            assert first.json()["building"]
+            # Never "no index … build it with `htp index`" while a build runs: that invites a second one.
+            assert "htp index" not in first.json()["detail"] and "no index" not in first.json()["detail"]
         deadline = time.monotonic() + 240
         while (r := httpx.get(base + "/readyz", timeout=10)).status_code != 200:
             assert time.monotonic() < deadline, (tmp_path / "data" / "index-build.log").read_text(errors="replace")
@@ -115,3 +117,32 @@ def test_serve_builds_the_index_in_the_background(tmp_path):
         ans = httpx.post(base + "/api/chat", json={"message": q}, timeout=120)
         assert ans.status_code == 200 and ans.json()["mode"] == "lexical"
     assert os.path.exists(tmp_path / "data" / "index-build.log")
+
+
+def test_readyz_and_the_build_log_show_embedding_progress(tmp_path):
+    """A hybrid build started by `htp serve`: keyword answers first, and while the embeddings are computed
+    /readyz (200, lexical) and the build log say how far they are; then hybrid."""
+    from conftest import make_settings
+
+    s = make_settings(tmp_path / "data", documents=["219/2025/NĐ-CP"])
+    seen = []
+    with serve(s, tmp_path / "server.log", build=True, wait_ready=False) as base:
+        deadline = time.monotonic() + 900
+        while True:
+            r = httpx.get(base + "/readyz", timeout=10)
+            body = r.json()
+            if r.status_code == 503:
+                assert body["building"] and "htp index" not in body["detail"], body
+            else:
+                seen.append(body)
+                if body["mode"] == "hybrid" and not body["building"]:
+                    break
+            assert time.monotonic() < deadline, (tmp_path / "data" / "index-build.log").read_text(errors="replace")
+            time.sleep(0.5)
+    during = [b for b in seen if b["mode"] == "lexical" and (b.get("progress") or {}).get("stage") == "embed"]
+    assert during, seen[:3]
+    p = during[-1]["progress"]
+    assert p["total"] > 0 and 0 <= p["done"] <= p["total"] and "rate_per_s" in p and "eta_s" in p
+    assert "embed" in during[-1]["detail"] and f"/{p['total']}" in during[-1]["detail"]
+    log = (tmp_path / "data" / "index-build.log").read_text(errors="replace")
+    assert f"htp index: stage embed ({p['total']} items)" in log
