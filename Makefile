@@ -35,6 +35,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 # The widget's browser test drives Debian's Chromium; install it when we can (root + apt), else it is skipped.
 browser:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "make test: installing Debian's chromium with apt-get for the browser tests (a few minutes)"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "chromium could not be installed: the browser test will be skipped"; fi
 
