@@ -50,7 +50,9 @@ class Consolidation(BaseModel):
 
 
 class ValidityDoubt(BaseModel):
-    """A document no text of the corpus ends, whose legal basis has nevertheless gone (e.g. the law it details)."""
+    """A document no text of the corpus ends, whose legal basis has nevertheless gone (e.g. the law it details).
+    With ``doubt_kind: amendments_missing`` beside it in the entry: the corpus copy lacks later amendments (kept as
+    an extra key of the entry so the catalog's dump, hence every index fingerprint, is unchanged for the others)."""
 
     model_config = ConfigDict(extra="forbid")
     since: dt.date

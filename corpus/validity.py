@@ -79,7 +79,10 @@ def validity(doc: DocumentMeta, as_of: dt.date, catalog: Catalog | None = None, 
             vi += f" (đến hết {fmt_date(expires - dt.timedelta(days=1))})"
             en += f" (until {fmt_date(expires - dt.timedelta(days=1))})"
     doubt = ok and doubtful(doc, as_of)
-    if doubt:
+    if doubt and (doc.model_extra or {}).get("doubt_kind") == "amendments_missing":
+        vi = f"còn hiệu lực, nhưng bản trong kho chưa gồm các sửa đổi sau này: {doc.validity_doubt.vi}"
+        en = f"in force, but the corpus copy lacks later amendments: {doc.validity_doubt.en}"
+    elif doubt:
         vi = f"cần kiểm tra hiệu lực (chưa thấy văn bản bãi bỏ): {doc.validity_doubt.vi}"
         en = f"validity to be checked (no repeal found): {doc.validity_doubt.en}"
     if doc.low_confidence:

@@ -48,3 +48,23 @@ def test_a_named_missing_text_brings_the_provision_that_ends_it():
     assert "hết hiệu lực từ 01/03/2026 theo Điều 111 khoản 3 NĐ 96/2026 [1]" in lead
     # without a status question nothing is looked up
     assert targets("Nghị định 239/2025 quy định gì?", ["239/2025/NĐ-CP"], cat, AS_OF, marks) == []
+
+
+def test_a_copy_lacking_later_amendments_says_so_on_every_citation():
+    from corpus.catalog import DocumentMeta
+    from corpus.validity import validity
+
+    base = dict(number="07/2017/QH14", type="Luật", title="Luật Chuyển giao công nghệ", short="Luật CGCN 2017",
+                file="x.txt", effective=dt.date(2018, 7, 1),
+                validity_doubt={"since": dt.date(2024, 7, 1), "vi": "chưa gồm sửa đổi của Luật 93/2025",
+                                "en": "without the amendments of Law 93/2025"})
+    v = validity(DocumentMeta(**base, doubt_kind="amendments_missing"), AS_OF)
+    assert v.in_force and v.doubtful
+    assert v.note("vi") == "còn hiệu lực, nhưng bản trong kho chưa gồm các sửa đổi sau này: chưa gồm sửa đổi của " \
+        "Luật 93/2025"
+    assert v.note("en").startswith("in force, but the corpus copy lacks later amendments")
+    # without the marker, a doubt is about the legal basis (as before)
+    assert validity(DocumentMeta(**base), AS_OF).note("vi").startswith("cần kiểm tra hiệu lực (chưa thấy văn bản bãi bỏ)")
+    # before the doubt applies, nothing is said
+    assert validity(DocumentMeta(**base, doubt_kind="amendments_missing"), dt.date(2020, 1, 1)).note("vi") == \
+        "còn hiệu lực"
