@@ -186,7 +186,10 @@ class RequestStore:
 
     def list(self, status: str | None = None, assignee: str | None = None, today: dt.date | None = None) -> list[dict]:
         """Overdue first (most overdue on top), then open ones by due date, then answered, then closed."""
-        sql, args = "SELECT * FROM requests", []
+        # The inbox needs no transcripts: their length only (json1), not megabytes of parsed answers.
+        sql, args = ("SELECT id, code, session_id, created, updated, created_day, due, status, assignee, name, "
+                     "organisation, contact, message, language, question, reply, replied_by, replied_at, closed_at, "
+                     "json_array_length(transcript) AS turns FROM requests"), []
         where = []
         if status == "open":
             where.append("status IN ('new','in_progress')")
@@ -258,6 +261,8 @@ class RequestStore:
     def _row(self, r: sqlite3.Row, today: dt.date | None = None) -> dict:
         today = today or self.clock.day()
         due = dt.date.fromisoformat(r["due"])
+        full = "transcript" in r.keys()
+        transcript = json.loads(r["transcript"] or "[]") if full else None
         return {"id": r["id"], "code": r["code"], "session_id": r["session_id"], "status": r["status"],
                 "status_label": STATUS_LABELS["vi"][r["status"]], "created": self.clock.iso(r["created"]),
                 "updated": self.clock.iso(r["updated"]), "created_day": r["created_day"], "due": r["due"],
@@ -265,7 +270,8 @@ class RequestStore:
                 "days_left": (due - today).days if r["status"] in OPEN else None,
                 "assignee": r["assignee"], "name": r["name"], "organisation": r["organisation"],
                 "contact": r["contact"], "message": r["message"], "language": r["language"],
-                "question": r["question"], "transcript": json.loads(r["transcript"] or "[]"),
+                "question": r["question"], "transcript": transcript,
+                "turns": len(transcript) if full else r["turns"],
                 "reply": r["reply"], "replied_by": r["replied_by"], "replied_at": self.clock.iso(r["replied_at"]),
                 "closed_at": self.clock.iso(r["closed_at"]), "closed_ts": r["closed_at"],
                 "replied_ts": r["replied_at"]}
@@ -281,7 +287,7 @@ class RequestStore:
                 wd = working_days_between(dt.date.fromisoformat(r["created_day"]), self.clock.day(r["replied_ts"]),
                                           self.holidays)
             row = {k: r.get(k) for k in CSV_COLUMNS}
-            row.update(turns=len(r["transcript"]), working_days_to_reply=wd)
+            row.update(working_days_to_reply=wd)
             w.writerow({k: csv_cell(v) for k, v in row.items()})
         return "\ufeff" + buf.getvalue()
 

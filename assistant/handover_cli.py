@@ -94,3 +94,60 @@ def staff_list() -> None:
     for a in load_accounts(get_settings()).values():
         p = a.public()
         typer.echo(f"{a.username:<16} {a.role:<6} {p['name']} — {p['title']}")
+
+
+@requests_app.command("bench")
+def bench_requests(n: int = typer.Option(200, help="requests per endpoint"),
+                   clients: int = typer.Option(8, help="concurrent clients")) -> None:
+    """Latency of the hand-over and inbox endpoints on a real server (loopback, a throw-away data dir):
+    p50/p95 and requests/s for POST /api/handover, GET /api/handover/{code}, GET /api/requests."""
+    import tempfile
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from evals.load import LocalServer
+
+    from .api.indexjob import settings_env
+    from .auth import add_account
+    from .config import get_settings
+
+    def pct(xs: list[float], p: float) -> float:
+        xs = sorted(xs)
+        return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+    with tempfile.TemporaryDirectory(prefix="htp-bench-requests-") as d:
+        data = Path(d) / "data"
+        add_account(data / "staff.json", "bench", "bench-password", role="staff")
+        s = get_settings().model_copy(update={"data_dir": data, "staff": [], "staff_file": None,
+                                              "rate_limit_per_minute": 1_000_000})
+        with LocalServer(settings_env(s), log=Path(d) / "server.log").start("/healthz") as srv:
+            base = srv.base_url
+            pub = httpx.Client(base_url=base, timeout=60, limits=httpx.Limits(max_connections=clients * 2))
+            staff = httpx.Client(base_url=base, timeout=60)
+            staff.post("/api/staff/login", json={"username": "bench", "password": "bench-password"}).raise_for_status()
+            codes: list[str] = []
+
+            def timed(call) -> tuple[float, httpx.Response]:
+                t = time.perf_counter()
+                r = call()
+                return (time.perf_counter() - t) * 1000, r
+
+            def handover(i: int) -> float:
+                ms, r = timed(lambda: pub.post("/api/handover", json={"name": f"Nhà đầu tư {i}", "contact": "a@b.vn",
+                                                                      "message": "Xin Ban quản lý xác nhận."}))
+                r.raise_for_status()
+                codes.append(r.json()["code"])
+                return ms
+
+            cases = [("POST /api/handover", handover),
+                     ("GET /api/handover/{code}", lambda i: timed(lambda: pub.get(f"/api/handover/{codes[i % len(codes)]}"))[0]),
+                     ("GET /api/requests (inbox)", lambda i: timed(lambda: staff.get("/api/requests"))[0])]
+            for name, fn in cases:
+                with ThreadPoolExecutor(clients) as pool:
+                    t0 = time.perf_counter()
+                    lat = list(pool.map(fn, range(n)))
+                    wall = time.perf_counter() - t0
+                typer.echo(f"{name:28s} n={n} clients={clients}: p50 {pct(lat, 50):.0f} ms, p95 {pct(lat, 95):.0f} ms, "
+                           f"{n / wall:.0f} req/s (target: p95 under 400 ms, as `htp bench ask`)")

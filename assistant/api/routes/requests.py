@@ -21,8 +21,8 @@ router = APIRouter(tags=["requests"], dependencies=[Depends(staff_user)])
 
 def _summary(r: dict) -> dict[str, Any]:
     keep = ("id", "code", "status", "status_label", "created", "due", "overdue", "days_left", "assignee", "name",
-            "organisation", "question", "replied_at", "closed_at")
-    return {**{k: r[k] for k in keep}, "turns": len(r["transcript"])}
+            "organisation", "question", "replied_at", "closed_at", "turns")
+    return {k: r[k] for k in keep}
 
 
 def _get(store: RequestStore, rid: int) -> dict:
