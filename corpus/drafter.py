@@ -862,7 +862,11 @@ def _title_of(ref: str, quote: str) -> str | None:
     if i < 0:
         return None
     before, after = quote[:i], quote[i + len(ref):]
-    m = re.search(rf"{_TYPE_WORDS}((?:\s+(?!số\b)[^\s,;:]+){{0,12}}?)\s+số\s*$", before)
+    m = None
+    for t in reversed(list(re.finditer(_TYPE_WORDS, before))):  # the type word nearest the number
+        m = re.match(rf"{_TYPE_WORDS}((?:\s+(?!số\b)[^\s;:]+){{0,16}}?)\s+số\s*$", before[t.start():])
+        if m:
+            break
     if not m:
         return None
     name = (m.group(1) + m.group(2)).strip()
