@@ -13,10 +13,11 @@ from corpus.catalog import Catalog, DocumentMeta
 from corpus.citation import full_citation, short_citation
 from corpus.loader import Corpus
 from corpus.models import Article, Clause
-from corpus.validity import doubtful, fmt_date, validity
+from corpus.validity import fmt_date, validity
 from indexing.text import fold
 
-from .asked import asked_quantity, states
+from .asked import states
+from .facets import stated_facets
 from .models import Citation
 from .query import ParsedQuery
 from .retrieval import ArticleHit
@@ -48,6 +49,7 @@ class Chosen:
     quote: str
     score: float
     in_force: bool
+    reason: str = "ranked"  # why it is cited (Citation.reason)
 
 
 def _best_point(clause_or_art, qwords: set[str]) -> tuple[str | None, str | None]:
@@ -64,7 +66,7 @@ def _best_point(clause_or_art, qwords: set[str]) -> tuple[str | None, str | None
 
 
 def _chosen(meta: DocumentMeta, art: Article, clause_no: str | None, qwords: set[str], score: float,
-            in_force: bool) -> Chosen:
+            in_force: bool, reason: str = "ranked") -> Chosen:
     clause = next((c for c in art.clauses if c.number == clause_no), None) if clause_no else None
     point, ptext = _best_point(clause or art, qwords)
     if clause is not None:
@@ -72,7 +74,7 @@ def _chosen(meta: DocumentMeta, art: Article, clause_no: str | None, qwords: set
     else:
         intro = "\n".join(art.intro)
         quote = f"{intro}\n{point}) {ptext}".strip() if point else art.body_text()
-    return Chosen(meta, art, clause, point, trim(quote), score, in_force)
+    return Chosen(meta, art, clause, point, trim(quote), score, in_force, reason)
 
 
 QUANTITY_RATIO = 0.55  # how close a clause stating the asked quantity must score to the best clause to lead
@@ -105,13 +107,24 @@ def _stating_clause(art: Article, a: ArticleHit, quantity, ratio: float,
     return max(stating, key=lambda h: h.score + _referenced(text[h.clause], a.document, scores), default=None)
 
 
+def best_text(art: Article, clause_no: str | None) -> str:
+    """The text a facet is read from: the article title and the clause (or the whole article)."""
+    clause = next((c for c in art.clauses if c.number == clause_no), None) if clause_no else None
+    body = clause.full_text() if clause is not None else art.body_text()
+    return f"{art.title}\n{body}"
+
+
 def choose(corpus: Corpus, catalog: Catalog, articles: list[ArticleHit], q: ParsedQuery, as_of: dt.date,
            max_citations: int = 3, sibling_ratio: float = 0.8,
-           pinned: frozenset[tuple[str, str]] = frozenset()) -> list[Chosen]:
+           pinned: frozenset[tuple[str, str]] = frozenset(), secondary_min: float = 0.0,
+           secondary_ratio: float = 0.6) -> list[Chosen]:
     """The provisions to cite: the best clause of each of the best articles (at most `max_citations` articles),
     and of the first article also its runner-up clause when that scores at least `sibling_ratio` of the best:
     "miễn thuế mấy năm" finds both the clause on when the exemption starts and the one that says how long.
-    `pinned` articles (those answering a question on a text's status) are cited first whatever their status."""
+    `pinned` articles (those answering a question on a text's status) are cited first whatever their status.
+    Otherwise the order is the ranking's: the ranker has weighed validity, hierarchy and the named texts already.
+    An article after the first is cited only on evidence of its own: a score of at least `secondary_min` and
+    `secondary_ratio` of the first's (a general question does not carry loosely related texts as filler)."""
     out: list[Chosen] = []
     if not articles:
         return out
@@ -119,11 +132,12 @@ def choose(corpus: Corpus, catalog: Catalog, articles: list[ArticleHit], q: Pars
     qwords = _words(q.expanded)
     seen_articles = 0
     named_clause = any(r.clause for r in q.refs)  # "khoản 1 Điều 22 …": every clause there got the same bonus
-    quantity = asked_quantity(q.text)
+    quantity = q.quantity
     for a in articles:
         if seen_articles >= max_citations:
             break
-        if out and a.score < 0.6 * top:
+        if out and (a.score < secondary_ratio * top or a.score < secondary_min) and \
+                (a.document, a.article) not in pinned:
             break
         doc = corpus.get(a.document)
         meta = catalog.by_number(a.document)
@@ -133,22 +147,25 @@ def choose(corpus: Corpus, catalog: Catalog, articles: list[ArticleHit], q: Pars
         if art is None:
             continue
         best, runner = a.best, (a.clauses[1] if len(a.clauses) > 1 else None)
+        pin = (a.document, a.article) in pinned
+        reason = "status_provision" if pin else ("top_ranked" if seen_articles == 0 else "also_ranked")
+        if q.facets and not pin and best.clause and q.facets & stated_facets(best_text(art, best.clause)):
+            reason = "states_facet" if seen_articles == 0 else reason
         if seen_articles == 0 and quantity and not named_clause and best.clause:
             scores = {(x.document, x.article, h.clause or ""): h.score for x in articles for h in x.clauses}
             stating = _stating_clause(art, a, quantity, QUANTITY_RATIO, scores)
             if stating is not None:  # it leads; the best match follows it
-                best, runner = stating, best
-        out.append(_chosen(meta, art, best.clause, qwords, a.score, a.in_force))
+                best, runner, reason = stating, best, "states_quantity"
+        out.append(_chosen(meta, art, best.clause, qwords, a.score, a.in_force, reason))
         if seen_articles == 0 and a.in_force and not named_clause and best.clause and runner is not None:
             if runner.clause and runner.clause != best.clause and (runner is a.best or
                                                                   runner.score >= sibling_ratio * best.score):
                 out.append(_chosen(meta, art, runner.clause, qwords, a.score - abs(best.score - runner.score),
-                                   a.in_force))
+                                   a.in_force, "runner_up_clause"))
         seen_articles += 1
-    # Current provisions first: a repealed one is shown after, with its status; an unverified OCR copy is
-    # never the lead when a clean text is cited too.
-    out.sort(key=lambda c: ((c.meta.number, c.article.number) not in pinned, not c.in_force,
-                            c.meta.low_confidence or doubtful(c.meta, as_of), -c.score))
+    # The provisions answering a question on a text's status lead (a documented policy); the rest keep the
+    # ranking's order, which already weighs validity, OCR copies and doubtful texts.
+    out.sort(key=lambda c: (c.meta.number, c.article.number) not in pinned)
     return out
 
 
@@ -163,7 +180,8 @@ def to_citation(c: Chosen, catalog: Catalog, as_of: dt.date, lang: str, index: i
         provision_id=provision_id(c.meta.number, c.article.number, clause, c.point),
         citation=full_citation(c.meta, c.article.number, clause, c.point, lang=lang),
         short=short_citation(c.meta, c.article.number, clause, c.point),
-        low_confidence=c.meta.low_confidence, validity_doubt=v.doubtful, index=index)
+        low_confidence=c.meta.low_confidence, validity_doubt=v.doubtful, index=index, reason=c.reason,
+        facets=sorted(stated_facets(best_text(c.article, clause))), score=round(float(c.score), 4))
 
 
 def validity_notes(cits: list[Citation], catalog: Catalog, as_of: dt.date, lang: str) -> list[str]:
@@ -269,17 +287,28 @@ def missing_notes(missing: list[str], catalog: Catalog, lang: str) -> list[str]:
     return out
 
 
-def compose_text(cits: list[Citation], lang: str, notes: list[str], preface: str | None = None) -> tuple[str, str]:
+WEAK_LEAD = {"vi": "Kho văn bản không có quy định nêu đúng nội dung này; quy định gần nhất tìm được:",
+             "en": "No provision in the corpus states exactly this; the closest one found:"}
+
+
+def compose_text(cits: list[Citation], lang: str, notes: list[str], preface: str | None = None,
+                 facets: frozenset[str] = frozenset(), quantity: list | None = None,
+                 weak: bool = False) -> tuple[str, str]:
     """(lead, full answer text). `preface`: a plain statement drawn from the catalog (a text's status) that
-    comes before the quote and points at the citation grounding it."""
+    comes before the quote and points at the citation grounding it. For a facet question the lead quotes the
+    span of the first provision that states the thing asked (the period, the rate, the authority, the list);
+    with `weak` evidence it says that no provision states exactly this and shows the closest as such."""
     best = cits[0]
     badge = best.status_note
+    span = facet_span(best.quote, facets, quantity or []) or _first_sentences(best.quote)
     if lang == "en":
-        lead = (f"Under {best.citation} ({badge}) [{best.index}]: \"{_first_sentences(best.quote)}\"")
+        lead = (f"Under {best.citation} ({badge}) [{best.index}]: \"{span}\"")
         head = "Legal basis (quoted in the original Vietnamese):"
     else:
-        lead = f"Theo {best.citation} ({badge}) [{best.index}]: \"{_first_sentences(best.quote)}\""
+        lead = f"Theo {best.citation} ({badge}) [{best.index}]: \"{span}\""
         head = "Căn cứ pháp lý:"
+    if weak and not preface:
+        lead = f"{WEAK_LEAD[lang if lang == 'en' else 'vi']} {lead}"
     if preface:
         lead = f"{preface} {lead}"
     lines = [lead, "", head]
@@ -291,6 +320,55 @@ def compose_text(cits: list[Citation], lang: str, notes: list[str], preface: str
         lines.append("Notes:" if lang == "en" else "Lưu ý:")
         lines += [f"- {n}" for n in notes]
     return lead, "\n".join(lines)
+
+
+# The order in which facets are looked for in the quote: the most specific first.
+_SPAN_ORDER = ("time_limit", "duration", "rate", "amount", "authority", "dossier", "conditions", "eligibility",
+               "definition", "effect", "transition")
+_ITEM = re.compile(r"^\s*(?:[a-zđ]|\d{1,2})[).]\s")
+
+
+def _units(quote: str) -> list[str]:
+    """Lines of a quote, and the sentences of each line."""
+    out = []
+    for line in quote.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        parts = re.split(r"(?<=[.;])\s+(?=[A-ZĐÀ-Ỹ])", line)
+        out += [p.strip() for p in parts if p.strip()]
+    return out
+
+
+def facet_span(quote: str, facets: frozenset[str], quantity: list) -> str | None:
+    """The part of a quote that states what the question asks: the sentence with the period, rate or authority;
+    for a dossier, the list's lead-in and its items. None when no part states it (the lead then opens with the
+    quote's first sentences)."""
+    from .facets import STATES
+
+    if not facets and not quantity:
+        return None
+    units = _units(quote)
+    if quantity:
+        for u in units:
+            if any(qn.search(" ".join(fold(u).lower().split())) for qn in quantity):
+                return _first_sentences(u)
+    for f in _SPAN_ORDER:
+        if f not in facets:
+            continue
+        if f == "dossier":
+            lines = [x.strip() for x in quote.splitlines() if x.strip()]
+            items = [x for x in lines if _ITEM.match(x)]
+            if items:
+                intro = next((x for x in lines if not _ITEM.match(x)), "")
+                text = "; ".join([intro.rstrip(":;")] if intro else [] + [])
+                body = "; ".join(_first_sentences(x, 140) for x in items[:8])
+                return _first_sentences(f"{text}: {body}" if text else body, 600)
+        rx = STATES[f]
+        for u in units:
+            if rx.search(" ".join(fold(u).lower().split())):
+                return _first_sentences(u)
+    return None
 
 
 def _first_sentences(quote: str, limit: int = 400) -> str:

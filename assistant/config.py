@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -17,6 +17,30 @@ def _default_corpus_dir() -> Path:
         if candidate.is_dir():
             return candidate.resolve()
     return (REPO_ROOT / ".." / "shared" / "corpus").resolve()
+
+
+class RankingPolicy(BaseModel):
+    """The few choices around the fitted ranker (assistant/ranking/model.json) that are policy, not learned.
+    Override as JSON: HTP_RANKING='{"rank_pool": 80}'."""
+
+    rank_pool: int = 60  # candidate articles (by fused score) the ranker scores; named and status ones always
+    # Validity policy: a repealed, OCR or doubtful article does not lead when a current, clean one ranks within this
+    # share of its probability (HybridRetriever._current_first).
+    validity_ratio: float = 0.6
+    # Within an article, a clause stating the facet asked gains this much over its fused score when choosing the
+    # clause to quote (the ranker weighs articles; it does not choose clauses).
+    clause_facet_bonus: float = 0.15
+    # A citation after the first needs evidence of its own: a ranker probability of at least this, and at least
+    # `secondary_ratio` of the first article's.
+    secondary_min: float = 0.25
+    secondary_ratio: float = 0.4
+    # Below this probability for the first article, the answer says that no provision found states exactly
+    # this and shows the closest ones as such.
+    weak_lead: float = 0.2
+    # A question nearer the out-of-scope examples is still answered when the first article's probability and its
+    # word coverage reach these (scope by answerability).
+    scope_override: float = 0.7
+    scope_override_coverage: float = 0.6
 
 
 class Settings(BaseSettings):
@@ -44,10 +68,9 @@ class Settings(BaseSettings):
     fusion_weight_vi: float = 0.6
     fusion_weight_noaccent: float = 0.7
     fusion_weight_en: float = 0.65
-    # Legal-hierarchy prior added to a provision's fused score: when a law and its implementing texts say
-    # the same thing, the law comes first, as in a công văn's "Căn cứ" (tuned on dev, checked on the
-    # publisher set: Acc@1 0.647 → 0.706).
-    hierarchy_prior: dict[str, float] = {"Luật": 0.06, "Bộ luật": 0.06, "Thông tư": -0.03, "Quyết định": -0.03}
+    # Ranking: the fitted model weighs every signal (legal hierarchy, validity, named texts …); see RankingPolicy.
+    ranking: RankingPolicy = RankingPolicy()
+    ranker_file: Path | None = None  # a fitted model other than assistant/ranking/model.json (comparisons)
     top_k: int = 10
     # The best article's runner-up clause is cited too when it scores at least this share of the best clause
     # (the clause that answers is often not the one that matches most words: 0.8 shows the gold clause in
@@ -68,9 +91,6 @@ class Settings(BaseSettings):
     # follow_up_own_coverage) from the previous topic's provisions changed the subject and is refused.
     follow_up_scope_slack: float = 0.02
     follow_up_own_coverage: float = 0.5
-    # A follow-up stays in the texts the previous answer cited: their provisions get this bonus (all suites'
-    # follow-up turns: Acc@1 0.483 → 0.517, R@5 0.721 → 0.773 on 29 turns; 0.2 is worse).
-    follow_up_doc_bonus: float = 0.1
 
     # Optional LLM (OpenAI-compatible)
     llm_base_url: str | None = None
@@ -88,10 +108,6 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 30  # per session and per client address
     session_ttl_days: int = 30
 
-    # Corpus additions (issue 16): the largest text `POST /api/admin/corpus/texts` accepts (the API's body limit,
-    # 256 KiB, applies first; larger texts go through `htp corpus add`).
-    corpus_upload_max_bytes: int = 256 * 1024
-
     # Hand-over and staff sign-in
     # Staff accounts: JSON list of {"username", "role": "staff"|"admin", "password_hash" (bcrypt, from
     # `htp staff add`), "name", "title"}; and/or a file holding the same list (default data_dir/staff.json).
@@ -102,6 +118,10 @@ class Settings(BaseSettings):
     handover_due_working_days: int = 5  # a request is due this many working days (Mon-Fri) after it arrives
     holidays: list[str] = []  # extra non-working days, "YYYY-MM-DD"
     timezone: str = "Asia/Ho_Chi_Minh"  # the park's clock: created/due dates and "overdue"
+
+    # Corpus additions (issue 16): the largest text `POST /api/admin/corpus/texts` accepts (the API's body limit,
+    # 256 KiB, applies first; larger texts go through `htp corpus add`).
+    corpus_upload_max_bytes: int = 256 * 1024
 
     def today(self) -> dt.date:
         return self.as_of or dt.date.today()

@@ -11,7 +11,7 @@ import logging
 import time
 import unicodedata
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 import numpy as np
@@ -19,15 +19,17 @@ import numpy as np
 from corpus.catalog import Catalog, load_catalog
 from corpus.loader import Corpus, load_corpus
 
-from .annexes import about_annex, annex_notes, asks_membership, mentions_annex
+from .annexes import annex_notes, asks_membership, mentions_annex
 from .asked import AskedConcept, unstated
-from .compose import (amendment_notes, choose, compose_text, missing_notes, refusal_text, to_citation,
+from .compose import (amendment_notes, best_text, choose, compose_text, missing_notes, refusal_text, to_citation,
                       validity_notes)
 from .config import Settings, get_settings
 from .conversation import Turn, content_words, contextualize
-from .models import Answer, QuestionError, RetrievedItem
-from .procedure import extract_card, is_procedural
+from .models import Answer, ProcedureCard, QuestionError, RetrievedItem
+from .facets import CARD_FACETS, stated_facets
+from .procedure import extract_card
 from .query import ParsedQuery, parse_query, spell_out
+from .ranking import load_ranker
 from .retrieval import HybridRetriever, IndexHandle, SearchResult
 from .scope import ScopeBankError, ScopeGuard, natural_questions
 from .sessions import SessionStore
@@ -61,6 +63,20 @@ class Verdict:
     unstated: AskedConcept | None = None
 
 
+@dataclass
+class Understanding:
+    """What the answer path knows about the question after reading it once."""
+
+    q: str  # the cleaned question
+    own: ParsedQuery  # the question on its own
+    pq: ParsedQuery  # what is searched: the question, or the question with the previous topic
+    ctx: object  # conversation.Contextualized
+    lang: str  # the answer's language
+    own_res: SearchResult | None  # the question searched on its own, when it may lean on the conversation
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
 FOLLOW_UP_MAX_WORDS = 10
 FOLLOW_UP_CONFIDENCE = 0.6
 
@@ -74,8 +90,8 @@ class Assistant:
         self.handle = IndexHandle(s.index_dir, s.embed_backend, s.embed_model, s.chroma_url, s.embed_batch_size,
                                   s.hub_downloads)
         self.retriever = HybridRetriever(self.handle, self.catalog, s.fusion_weight_vi, s.fusion_weight_en,
-                                         s.fusion_weight_noaccent, rank_bonus=s.hierarchy_prior,
-                                         lm_texts=natural_questions())
+                                         s.fusion_weight_noaccent, lm_texts=natural_questions(), policy=s.ranking,
+                                         ranker=load_ranker(s.ranker_file) if s.ranker_file else None)
         self._sessions = sessions
         self._corpus: Corpus | None = None
         self._corpus_hashes: dict[str, str] | None = None
@@ -128,20 +144,41 @@ class Assistant:
     # ------------------------------------------------------------------------------------------ answer
     def answer(self, question: str, session_id: str | None = None, as_of: dt.date | None = None,
                language: str | None = None, k: int = 10, record: bool = True,
-               history: list[Turn] | None = None) -> Answer:
-        """`history` (stateless callers such as the OpenAI-compatible endpoint) replaces the session's turns."""
+               history: list[Turn] | None = None, trace: list | None = None) -> Answer:
+        """understand → retrieve and rank → judge → compose → record.
+
+        `history` (stateless callers such as the OpenAI-compatible endpoint) replaces the session's turns.
+        `trace`: a list that receives the search result the answer rests on (ranker fitting, diagnostics)."""
         t0 = time.perf_counter()
-        timings: dict[str, float] = {}
         q = clean_question(question, self.settings.max_message_chars)
         as_of = as_of or self.settings.today()
-
         if history is None:
             history = []
             if session_id:
                 session_id = self.sessions.ensure(session_id)
                 history = self.sessions.history(session_id)
-        ctx = contextualize(q, history)
+        u = self.understand(q, history, as_of, k, language)
+        res = self.retrieve(u, as_of, k)
+        if trace is not None:
+            trace.append(res)
+        t = time.perf_counter()
+        verdict = self.judge(u, res)
+        ans = self.compose(u, res, verdict, as_of, k)
+        u.timings["compose"] = (time.perf_counter() - t) * 1000
+        if session_id and record:
+            t = time.perf_counter()
+            self.record(session_id, u, ans)
+            u.timings["session"] = (time.perf_counter() - t) * 1000
+        u.timings["total"] = (time.perf_counter() - t0) * 1000
+        ans.timings_ms = {k2: round(v, 2) for k2, v in u.timings.items()}
+        return ans
 
+    def understand(self, q: str, history: list[Turn], as_of: dt.date, k: int,
+                   language: str | None = None) -> "Understanding":
+        """Read the question once (ParsedQuery: language, references, facet asked, cues), and decide whether it
+        leans on the conversation."""
+        timings: dict[str, float] = {}
+        ctx = contextualize(q, history)
         t = time.perf_counter()
         own = parse_query(q, self.catalog)
         timings["normalise"] = (time.perf_counter() - t) * 1000
@@ -160,81 +197,99 @@ class Assistant:
         if ctx.follow_up and own.language != "en" and history:
             lang = language if language in ("vi", "en") else ("en" if history[-1].language == "en" and
                                                               own.accentless else own.language)
-        res = own_res if own_res is not None and not ctx.follow_up else self.retriever.search(
-            pq, as_of, k, context_docs=frozenset(ctx.context_documents) if ctx.follow_up else frozenset(),
-            context_bonus=self.settings.follow_up_doc_bonus)
-        timings.update(res.timings_ms)
+        return Understanding(q, own, pq, ctx, lang, own_res, timings)
 
-        t = time.perf_counter()
-        retrieved = [RetrievedItem(document=a.document, article=a.article, clause=a.best.clause,
-                                   score=round(a.score, 4), provision_id=a.best.node_id, in_force=a.in_force)
-                     for a in res.articles[:k]]
-        notes = missing_notes(pq.missing_refs, self.catalog, lang) + self._absent_article_notes(own, lang)
+    def retrieve(self, u: "Understanding", as_of: dt.date, k: int) -> SearchResult:
+        """Candidates from both channels, ranked by the fitted model (HybridRetriever.retrieve → rank)."""
+        if u.own_res is not None and not u.ctx.follow_up:
+            res = u.own_res
+        else:
+            res = self.retriever.search(u.pq, as_of, k, context_docs=frozenset(u.ctx.context_documents)
+                                        if u.ctx.follow_up else frozenset())
+        u.timings.update(res.timings_ms)
+        return res
+
+    def judge(self, u: "Understanding", res: SearchResult) -> Verdict:
+        """Whether to answer, and if not, why (refusal_reason); notes that go with either."""
+        pq, own, lang = u.pq, u.own, u.lang
+        u.notes = missing_notes(pq.missing_refs, self.catalog, lang) + self._absent_article_notes(own, lang)
         verdict = self._verdict(pq, res)
-        if verdict.reason is None and ctx.follow_up and own_res is not None:
-            own_margin = self._changed_subject(own, own_res, res)
+        if verdict.reason is None and u.ctx.follow_up and u.own_res is not None:
+            own_margin = self._changed_subject(own, u.own_res, res)
             if own_margin is not None:
                 verdict = Verdict("out_of_scope", own_margin)  # the evidence is the question's own margin
-        about = about_annex(q)
         lists = ([a.document for a in res.articles[:3] if self._list_missing(a)]
-                 if about and verdict.reason is None and asks_membership(q) else [])
+                 if own.annex and verdict.reason is None and asks_membership(u.q) else [])
         if lists:
             # "Is X on the list?" and the list is an annex the corpus copy lacks: say so instead of guessing.
             verdict = Verdict("not_in_corpus", verdict.scope_margin)
-            notes += annex_notes(lists, self.catalog, lang)
-        reason = verdict.reason
-        if reason is None and own.refs and all(self._article_absent(r) for r in own.refs):
-            reason = "no_such_article"
-        if reason == "not_stated":
+            u.notes += annex_notes(lists, self.catalog, lang)
+        if verdict.reason is None and own.refs and all(self._article_absent(r) for r in own.refs):
+            verdict = Verdict("no_such_article", verdict.scope_margin)
+        if verdict.reason == "not_stated":
             c = verdict.unstated
-            notes.append(f"The texts found do not state {c.label_en}; the corpus does not hold the document that "
-                         f"sets it." if lang == "en" else
-                         f"Các văn bản tìm được không quy định {c.label_vi}; kho dữ liệu chưa có văn bản quy định "
-                         f"nội dung này.")
-        refuse = reason is not None
-        answer_id = uuid.uuid4().hex
-        if refuse:
-            ans = Answer(question=q, answer=refusal_text(lang, notes), refused=True, language=lang,
-                         retrieved=retrieved, as_of=as_of.isoformat(), mode=res.mode, notes=notes,
-                         search_query=ctx.query, follow_up=ctx.follow_up, refusal_reason=reason)
+            u.notes.append(f"The texts found do not state {c.label_en}; the corpus does not hold the document that "
+                           f"sets it." if lang == "en" else
+                           f"Các văn bản tìm được không quy định {c.label_vi}; kho dữ liệu chưa có văn bản quy định "
+                           f"nội dung này.")
+        return verdict
+
+    def compose(self, u: "Understanding", res: SearchResult, verdict: Verdict, as_of: dt.date, k: int) -> Answer:
+        """The answer object: extractive (or LLM-phrased and citation-checked), with its procedure card."""
+        pq, lang, notes = u.pq, u.lang, u.notes
+        retrieved = [RetrievedItem(document=a.document, article=a.article, clause=a.best.clause,
+                                   score=round(a.score, 4), provision_id=a.best.node_id, in_force=a.in_force)
+                     for a in res.articles[:k]]
+        common = dict(question=u.q, language=lang, retrieved=retrieved, as_of=as_of.isoformat(), mode=res.mode,
+                      search_query=u.ctx.query, follow_up=u.ctx.follow_up, facets=sorted(pq.facets))
+        if verdict.reason is not None:
+            ans = Answer(answer=refusal_text(lang, notes), refused=True, notes=notes,
+                         refusal_reason=verdict.reason, **common)
         else:
+            pol = self.settings.ranking
             chosen = choose(self.corpus, self.catalog, res.articles, pq, as_of,
                             sibling_ratio=self.settings.sibling_clause_ratio,
-                            pinned=frozenset((t.document, t.article) for t in res.status))
+                            pinned=frozenset((t.document, t.article) for t in res.status),
+                            secondary_min=pol.secondary_min, secondary_ratio=pol.secondary_ratio)
             cits = [to_citation(c, self.catalog, as_of, lang, i + 1) for i, c in enumerate(chosen)]
             found = {(a.document, a.article) for a in res.articles[:k]}
             notes = (validity_notes(cits, self.catalog, as_of, lang)
                      + amendment_notes(cits, self.retriever.amendments(), found, self.catalog, as_of, lang) + notes)
-            if about:
+            if u.own.annex:
                 notes += annex_notes([c.document for c in cits], self.catalog, lang)
-            lead, text = compose_text(cits, lang, notes, self._status_preface(res, cits, as_of, lang))
-            ans = Answer(question=q, answer=text, refused=False, language=lang, citations=cits,
-                         retrieved=retrieved, as_of=as_of.isoformat(), mode=res.mode, lead=lead, notes=notes,
-                         search_query=ctx.query, follow_up=ctx.follow_up)
-            if is_procedural(q) or is_procedural(ctx.query):
-                unique = {(c.meta.number, c.article.number): c for c in reversed(chosen)}  # first of each article
-                arts = [(c.meta.number, c.article, c.meta.short) for c in chosen
-                        if unique[(c.meta.number, c.article.number)] is c][:2]
-                card = extract_card(arts)
-                if not card.empty():
-                    ans.procedure = card
+            weak = bool(res.articles) and res.articles[0].score < pol.weak_lead
+            lead, text = compose_text(cits, lang, notes, self._status_preface(res, cits, as_of, lang),
+                                      pq.facets, pq.quantity, weak)
+            ans = Answer(answer=text, refused=False, citations=cits, lead=lead, notes=notes, **common)
+            if u.own.procedural or pq.procedural:
+                ans.procedure = self._card(chosen)
             if self.settings.llm_base_url and self.settings.llm_model:
                 from .llm import llm_answer
 
                 ans = llm_answer(self.settings, ans)
-        timings["compose"] = (time.perf_counter() - t) * 1000
         ans.evidence = {k2: round(v, 4) for k2, v in self._evidence(pq, res, verdict).items()}
         ans.restored_query = res.restored or None
-        ans.answer_id = answer_id
-        if session_id and record:
-            ans.session_id = session_id
-            t = time.perf_counter()
-            turn = Turn(q, ctx.query[:600], lang, [c.document for c in ans.citations], ans.refused)
-            self.sessions.add_turn(session_id, turn, answer_id, ans.model_dump_json())
-            timings["session"] = (time.perf_counter() - t) * 1000
-        timings["total"] = (time.perf_counter() - t0) * 1000
-        ans.timings_ms = {k2: round(v, 2) for k2, v in timings.items()}
+        ans.answer_id = uuid.uuid4().hex
         return ans
+
+    def record(self, session_id: str, u: "Understanding", ans: Answer) -> None:
+        ans.session_id = session_id
+        turn = Turn(u.q, u.ctx.query[:600], u.lang, [c.document for c in ans.citations], ans.refused)
+        self.sessions.add_turn(session_id, turn, ans.answer_id, ans.model_dump_json())
+
+    @staticmethod
+    def _card(chosen) -> ProcedureCard | None:
+        """A procedure card only from cited clauses that state a dossier, an authority, a time limit or a step
+        (a transition clause that mentions a certificate makes no card)."""
+        units = []
+        for c in chosen:
+            if len({(x[0], x[1].number) for x in units}) >= 2:
+                break
+            text = best_text(c.article, c.clause.number if c.clause else None)
+            if stated_facets(text) & CARD_FACETS:
+                units.append((c.meta.number, c.article, c.meta.short, c.clause.number if c.clause else None))
+        card = extract_card(units) if units else None
+        return card if card is not None and not card.empty() else None
 
     def stream(self, question: str, session_id: str | None = None, as_of: dt.date | None = None,
                language: str | None = None) -> Iterator[tuple[str, object]]:
@@ -264,7 +319,7 @@ class Assistant:
         if pq.refs:
             return Verdict("weak_evidence" if self._weak(pq, res) else None)
         margin = self.scope_margin(pq, res)
-        if margin is not None and margin > self.scope_threshold(pq):
+        if margin is not None and margin > self.scope_threshold(pq) and not self._answerable(res):
             return Verdict("out_of_scope", margin)
         if self._weak(pq, res):  # after the scope check: a bank found broken there raises the threshold
             return Verdict("weak_evidence", margin)
@@ -295,6 +350,14 @@ class Assistant:
         if self.retriever.coverage(words, res.articles[0]) >= self.settings.follow_up_own_coverage:
             return None
         return excess + self.scope_threshold(own)
+
+    def _answerable(self, res: SearchResult) -> bool:
+        """Scope by answerability, not topic resemblance: a question that looks like the near-domain examples
+        (overtime, dismissal, land …) is still answered when the ranker is confident that a provision answers it
+        and the provision covers the question's words."""
+        pol = self.settings.ranking
+        return bool(res.articles) and res.articles[0].score >= pol.scope_override and \
+            res.coverage >= pol.scope_override_coverage
 
     def _weak(self, pq: ParsedQuery, res: SearchResult) -> bool:
         return self.confidence(res, pq) < self.refusal_threshold(pq)

@@ -25,6 +25,11 @@ class Citation(BaseModel):
     validity_doubt: bool = Field(default=False, description="no repeal in the corpus, but its legal basis has gone: "
                                                             "status_note says why")
     index: int = Field(default=0, description="1-based number used in the answer text")
+    reason: str = Field(default="ranked", description="why it is cited: top_ranked, states_facet, states_quantity, "
+                                                      "runner_up_clause, also_ranked, status_provision")
+    facets: list[str] = Field(default_factory=list, description="what the provision states: dossier, authority, "
+                                                                  "time_limit, duration, rate, conditions …")
+    score: float = Field(default=0.0, description="the ranker's probability that its article answers")
 
 
 class RetrievedItem(BaseModel):
@@ -74,7 +79,10 @@ class Answer(BaseModel):
     # provision covers too little of it), not_stated (it asks for a fine, fee or tax bracket no provision found
     # states), not_in_corpus (it names a text the corpus lacks), no_such_article.
     refusal_reason: str | None = None
-    evidence: dict[str, float] = Field(default_factory=dict, description="coverage, scope_margin, top_dense")
+    evidence: dict[str, float] = Field(default_factory=dict, description="coverage, scope_margin, top_dense, "
+                                                                         "confidence (the lead's ranker probability)")
+    facets: list[str] = Field(default_factory=list, description="what the question asks: dossier, authority, "
+                                                                  "time_limit, duration, rate, conditions …")
     session_id: str | None = None
     answer_id: str | None = None
 

@@ -57,8 +57,9 @@ def _units(doc_number: str, art: Article):
             yield provision_id(doc_number, art.number, c.number, p.letter), p.text
 
 
-def extract_card(articles: list[tuple[str, Article, str]]) -> ProcedureCard:
-    """articles: (document number, article, short label of the document)."""
+def extract_card(articles: list[tuple]) -> ProcedureCard:
+    """articles: (document number, article, short label of the document[, clause number]): with a clause, only
+    that clause is read."""
     card = ProcedureCard()
     seen: set[str] = set()
 
@@ -72,8 +73,11 @@ def extract_card(articles: list[tuple[str, Article, str]]) -> ProcedureCard:
             chip = f"Đ{art}" + "".join("." + (x[1:] if x.startswith("k") else x) for x in rest)
             lst.append(ProcedureField(value=v, provision_id=pid, short=f"{chip} {label}"))
 
-    for doc_number, art, label in articles:
+    for doc_number, art, label, *only in articles:
+        clause_no = only[0] if only else None
         for pid, text in _units(doc_number, art):
+            if clause_no and not (pid.endswith(f":k{clause_no}") or f":k{clause_no}:" in pid):
+                continue
             for m in _TIME.finditer(text):
                 add(card.time_limit, _whole(text, m), pid, label)
             for m in _AUTHORITY.finditer(text):
@@ -84,10 +88,12 @@ def extract_card(articles: list[tuple[str, Article, str]]) -> ProcedureCard:
                 add(card.result, _whole(text, m, 1), pid, label)
         # Documents required: the points of a clause introduced by "hồ sơ … gồm".
         for c in art.clauses:
+            if clause_no and c.number != clause_no:
+                continue
             if _DOSSIER.search(c.text) and c.points:
                 for p in c.points:
                     add(card.documents, p.text, provision_id(doc_number, art.number, c.number, p.letter), label)
-        if _DOSSIER.search("\n".join(art.intro)) and art.points:
+        if not clause_no and _DOSSIER.search("\n".join(art.intro)) and art.points:
             for p in art.points:
                 add(card.documents, p.text, provision_id(doc_number, art.number, None, p.letter), label)
     return card

@@ -113,6 +113,14 @@ class ParsedQuery:
     refs: list[DocRef] = field(default_factory=list)
     missing_refs: list[str] = field(default_factory=list)  # referenced documents not in the corpus
     years: list[int] = field(default_factory=list)
+    # What the question asks, read once here for every later stage (retrieval, ranking, judge, composer).
+    facets: frozenset[str] = frozenset()  # assistant/facets.py: dossier, authority, time_limit, rate …
+    intents: list[str] = field(default_factory=list)  # questions on a named text's status (assistant/status.py)
+    now: bool = False  # asks about today's rule ("hiện nay", "luật mới", "now")
+    earlier: bool = False  # may concern earlier rules, transitions or dates
+    quantity: list = field(default_factory=list)  # patterns of the quantity asked ("mấy năm": N năm)
+    procedural: bool = False  # asks for a procedure, a dossier, an authority or a time limit
+    annex: bool = False  # asks about a list or form (an annex)
 
     @property
     def variant(self) -> str:
@@ -332,5 +340,25 @@ def parse_query(raw: str, catalog: Catalog, language: str | None = None) -> Pars
     expanded = " ".join([text, *[e for e in extra if e]])
     refs, missing = find_references(text, catalog)
     years = [int(y) for y in _YEAR.findall(text)]
-    return ParsedQuery(raw, text, lang, accentless, expanded, refs, missing, years)
+    return ParsedQuery(raw, text, lang, accentless, expanded, refs, missing, years, **cues(text))
+
+
+# A question on today's rule ("hiện nay", "luật mới", "giờ … còn", "now"), matched on folded text.
+NOW_CUE = re.compile(r"\b(hien nay|hien hanh|hien tai|bay gio|hien gio|(?<!them )(?<!lam )gio (day|luat|nghi dinh|con|van)"
+                     r"|(luat|nghi dinh|thong tu|quyet dinh|van ban|quy dinh) moi|now|currently|nowadays"
+                     r"|new (law|decree|circular|rules?)|current (law|rules?|decree))\b")
+
+
+def cues(text: str) -> dict:
+    """Everything later stages read from the question's wording, computed once."""
+    from .annexes import about_annex
+    from .asked import asked_quantity
+    from .facets import asked_facets
+    from .procedure import is_procedural
+    from .status import about_earlier_rules, intents
+
+    asked = intents(text)
+    return {"facets": asked_facets(text), "intents": asked, "now": bool(NOW_CUE.search(fold(text).lower())),
+            "earlier": about_earlier_rules(text, asked), "quantity": asked_quantity(text),
+            "procedural": is_procedural(text), "annex": bool(about_annex(text))}
 

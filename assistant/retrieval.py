@@ -22,14 +22,11 @@ from indexing.terms import STOP, query_terms
 from indexing.text import fold, has_diacritics
 
 from .amendments import AmendmentLinks, read_links
+from .config import RankingPolicy
+from .facets import stated_facets, title_facets
 from .query import ParsedQuery
-from .status import Landmarks, Target, about_earlier_rules, intents, targets as status_targets
-
-
-# A question on today's rule ("hiện nay", "luật mới", "giờ … còn", "now"), matched on folded text.
-NOW_CUE = re.compile(r"\b(hien nay|hien hanh|hien tai|bay gio|hien gio|(?<!them )(?<!lam )gio (day|luat|nghi dinh|con|van)"
-                     r"|(luat|nghi dinh|thong tu|quyet dinh|van ban|quy dinh) moi|now|currently|nowadays"
-                     r"|new (law|decree|circular|rules?)|current (law|rules?|decree))\b")
+from .ranking import LinearRanker, features, load_ranker
+from .status import Landmarks, Target, targets as status_targets
 
 
 @dataclass
@@ -38,20 +35,50 @@ class Hit:
     document: str
     article: str
     clause: str | None
-    score: float
+    score: float  # the clause's own score: fused, plus the question's own clause and the facet asked
     lexical: float = 0.0
     dense: float = 0.0
     in_force: bool = True
+    fused: float = 0.0  # weighted fusion of the two channels, before anything else
+    dense_raw: float = 0.0  # the dense cosine itself
 
 
 @dataclass
 class ArticleHit:
     document: str
     article: str
-    score: float
+    score: float  # the ranker's probability that this article answers the question
     best: Hit
     clauses: list[Hit] = field(default_factory=list)
     in_force: bool = True
+    fused: float = 0.0  # the best clause's fused score
+    features: np.ndarray | None = None  # the ranker's input row (see assistant/ranking/features.py)
+
+
+@dataclass
+class Pool:
+    """Candidate clauses of one question, with their channel scores (positions into the generation's nodes)."""
+
+    gen: LoadedGeneration
+    nodes: list[int]
+    lnorm: np.ndarray
+    dnorm: np.ndarray
+    draw: np.ndarray
+    fused: np.ndarray
+    mode: str
+    timings: dict[str, float]
+    top_dense: float
+    vec: list[float] | None
+    restored: str | None
+    status: list
+
+
+@dataclass
+class Tokens:
+    """Folded words of every node and article title of a generation (for the word-evidence features)."""
+
+    nodes: dict[str, frozenset[str]]
+    titles: dict[tuple[str, str], tuple[frozenset[str], str]]
 
 
 @dataclass
@@ -65,6 +92,7 @@ class SearchResult:
     query_vector: list[float] | None = None  # the dense query embedding (reused by the scope check)
     restored: str = ""  # an accentless question with its accents restored (embedded and searched)
     status: list[Target] = field(default_factory=list)  # provisions answering a question on a text's status
+    ranked: list[ArticleHit] = field(default_factory=list)  # every candidate article scored, best first
 
 
 def dense_query_text(q: ParsedQuery, restored: str | None = None) -> str:
@@ -157,23 +185,14 @@ class IndexHandle:
 
 class HybridRetriever:
     def __init__(self, handle: IndexHandle, catalog: Catalog, weight_vi: float = 0.5, weight_en: float = 0.55,
-                 weight_noaccent: float = 0.7, candidates: int = 100, rank_bonus: dict[str, float] | None = None,
-                 lm_texts: list[str] | None = None):
+                 weight_noaccent: float = 0.7, candidates: int = 100, lm_texts: list[str] | None = None,
+                 ranker: LinearRanker | None = None, policy: RankingPolicy | None = None):
         self.handle = handle
         self.catalog = catalog
         self.weight_vi, self.weight_en, self.weight_noaccent = weight_vi, weight_en, weight_noaccent
         self.candidates = candidates
-        self.out_of_force_factor = 0.7
-        self.ocr_factor = 0.85
-        self.ref_doc_bonus = 0.25  # a document the question names
-        self.doubt_factor = 0.85
-        self.successor_ratio = 0.8  # the replacing document's article takes the place when it scores this close
-        self.amend_window = 3  # an article among the first this many brings the article amending it (or amended)
-        self.amend_max = 2
-        # Transition and effect articles name everything their text covers ("doanh nghiệp công nghệ cao … ưu đãi
-        # thuế …"), so they match general questions; they answer only questions about earlier rules or dates.
-        self.closing_factor = 0.85
-        self.rank_bonus: dict[str, float] = dict(rank_bonus or {})  # by document type (legal hierarchy)
+        self.ranker = ranker or load_ranker()
+        self.policy = policy or RankingPolicy()
         self.lm_texts = list(lm_texts or [])  # questions in natural wording, for diacritic restoration
         self._meta_cache: dict[str, tuple] = {}
 
@@ -187,8 +206,25 @@ class HybridRetriever:
     def search(self, q: ParsedQuery, as_of: dt.date, k: int = 10, dense: bool = True,
                lexical: bool = True, context_docs: frozenset[str] = frozenset(),
                context_bonus: float = 0.0) -> SearchResult:
-        """`context_docs`: the texts the previous answer cited, which a follow-up most likely stays in; their
-        provisions get `context_bonus`."""
+        """retrieve → rank. `context_docs`: the texts the previous answer cited, which a follow-up most likely
+        stays in (a ranking feature). `context_bonus` is kept for callers of the earlier signature and unused."""
+        pool = self.retrieve(q, as_of, dense, lexical)
+        if pool is None:
+            return SearchResult([], [], self._mode_name(dense), {})
+        t = time.perf_counter()
+        ranked, hits = self.rank(q, pool, as_of, context_docs)
+        pool.timings["rank"] = (time.perf_counter() - t) * 1000
+        # Evidence that the corpus answers at all: the best match by the search channels, current or not.
+        by_fused = max(ranked, key=lambda a: a.fused, default=None)
+        coverage = self.coverage(q, by_fused, pool.gen) if by_fused else 0.0
+        return SearchResult(ranked[: max(k, 10)], hits, pool.mode, pool.timings, pool.top_dense, coverage,
+                            pool.vec, pool.restored or "", pool.status, ranked)
+
+    def _mode_name(self, dense: bool) -> str:
+        return "hybrid" if dense and self.handle.collection() is not None else "lexical"
+
+    # ---- retrieve: candidate clauses from both channels ----------------------------------------------------
+    def retrieve(self, q: ParsedQuery, as_of: dt.date, dense: bool = True, lexical: bool = True) -> "Pool | None":
         timings: dict[str, float] = {}
         gen = self.handle.generation()
         ids = gen.lexical.ids
@@ -227,17 +263,16 @@ class HybridRetriever:
         cand = set(np.argsort(-lex)[: self.candidates].tolist()) if lex.max() > 0 else set()
         cand |= set(dense_scores)
         # "Nghị định 10/2024 còn hiệu lực không?": the provision that ends it, found through the catalog.
-        asked = intents(q.text)
         status = status_targets(q.text, [r.number for r in q.refs if not r.article], self.catalog, as_of,
-                                self._landmarks(gen), asked)
+                                self._landmarks(gen), q.intents)
         wanted = {(r.number, r.article) for r in q.refs if r.article} | {(t.document, t.article) for t in status}
         cand |= self._reference_nodes(gen, wanted)
         if not cand:
-            timings["fusion"] = (time.perf_counter() - t) * 1000
-            return SearchResult([], [], mode, timings)
+            return None
         cand_l = sorted(cand)
         lmax = float(lex.max()) or 1.0
         lnorm = np.array([lex[i] / lmax for i in cand_l])
+        draw = np.array([dense_scores.get(i, 0.0) for i in cand_l])
         if dense_scores:
             vals = np.array(list(dense_scores.values()))
             lo, hi = float(vals.min()), float(vals.max())
@@ -248,52 +283,134 @@ class HybridRetriever:
         else:
             dnorm = np.zeros(len(cand_l))
             fused = lnorm
-        hits = []
-        explicit_docs = {r.number for r in q.refs}
-        # "Luật Đầu tư 2020 bắt ký quỹ …, luật mới còn bắt không?": a repealed text named for comparison, with the
-        # question on today's rule; its successor counts as named and the old one is ranked as repealed.
-        successors = self._successors_asked(q, as_of)
-        explicit_docs -= set(successors.values())
-        closing = (self._landmarks(gen).closing
-                   if self.closing_factor != 1.0 and not about_earlier_rules(q.text, asked) else frozenset())
-        named_docs = {r.number for r in q.refs} | set(successors)  # each gets the bonus of a named document
-        for j, i in enumerate(cand_l):
-            nid = ids[i]
-            doc, art, clause = self._meta(gen, nid)
-            score = float(fused[j])
-            if doc in named_docs:
-                score += self.ref_doc_bonus
-            for r in q.refs:
-                if r.number == doc and r.article and r.article == art:
-                    score += 1.0
-                    if r.clause and r.clause == clause:
-                        score += 0.3
-            if (doc, art) in closing and doc not in explicit_docs:
-                score *= self.closing_factor
-            if doc in context_docs:
-                score += context_bonus
-            ok = self._in_force(doc, art, as_of)
-            if not ok and doc not in explicit_docs:
-                # Out of force on as_of: never ranked above a current provision of similar relevance.
-                score *= self.out_of_force_factor
-            meta = self.catalog.by_number(doc)
-            if meta is not None and self.rank_bonus:
-                score += self.rank_bonus.get(meta.type, 0.0)
-            if meta is not None and meta.low_confidence and doc not in explicit_docs:
-                score *= self.ocr_factor  # OCR copies never outrank a clean text of similar relevance
-            if meta is not None and doubtful(meta, as_of) and doc not in explicit_docs:
-                score *= self.doubt_factor  # nor does a text whose legal basis has gone
-            hits.append(Hit(nid, doc, art, clause, score, float(lnorm[j]), float(dnorm[j]), ok))
-        hits.sort(key=lambda h: -h.score)
-        ranked = self._aggregate(hits)
-        articles = self._replacements_first(ranked, explicit_docs)
-        articles = self._status_first(self._with_amendments(articles, self._amendment_links(gen)), status)
         timings["fusion"] = (time.perf_counter() - t) * 1000
         top_dense = max(dense_scores.values()) if dense_scores else 0.0
-        # Evidence that the corpus answers at all: the best match, current or not.
-        coverage = self.coverage(q, ranked[0], gen) if ranked else 0.0
-        return SearchResult(articles[: max(k, 10)], hits, mode, timings, top_dense, coverage, vec, restored or "",
-                            status)
+        return Pool(gen, cand_l, lnorm, dnorm, draw, fused, mode, timings, top_dense, vec, restored, status)
+
+    # ---- rank: features of each candidate article, weighed by the fitted model -----------------------------
+    def rank(self, q: ParsedQuery, pool: "Pool", as_of: dt.date,
+             context_docs: frozenset[str] = frozenset()) -> tuple[list[ArticleHit], list[Hit]]:
+        gen = pool.gen
+        ids = gen.lexical.ids
+        named_articles = {(r.number, r.article) for r in q.refs if r.article}
+        named_clauses = {(r.number, r.article, r.clause) for r in q.refs if r.article and r.clause}
+        hits = []
+        for j, i in enumerate(pool.nodes):
+            nid = ids[i]
+            doc, art, clause = self._meta(gen, nid)
+            # A clause's own score (for choosing the clause to quote): fused, plus the question's own clause and
+            # the facet asked (the ranker weighs articles; within one, the clause stating the facet answers).
+            score = float(pool.fused[j])
+            if (doc, art, clause) in named_clauses:
+                score += 1.0
+            if q.facets and q.facets & stated_facets(gen.nodes[nid].text):
+                score += self.policy.clause_facet_bonus
+            hits.append(Hit(nid, doc, art, clause, score, float(pool.lnorm[j]), float(pool.dnorm[j]),
+                            self._in_force(doc, art, as_of), float(pool.fused[j]), float(pool.draw[j])))
+        hits.sort(key=lambda h: -h.score)
+        by: dict[tuple[str, str], ArticleHit] = {}
+        for h in hits:
+            a = by.get((h.document, h.article))
+            if a is None:
+                by[(h.document, h.article)] = ArticleHit(h.document, h.article, h.fused, h, [h], h.in_force)
+            else:
+                a.clauses.append(h)
+        forced = named_articles | {(t.document, t.article) for t in pool.status}
+        for a in by.values():
+            a.fused = max(h.fused for h in a.clauses)
+        arts = sorted(by.values(), key=lambda a: -a.fused)
+        keep = arts[: self.policy.rank_pool] + [a for a in arts[self.policy.rank_pool:]
+                                                if (a.document, a.article) in forced]
+        cands = self._candidates(q, keep, gen, as_of, context_docs, {(t.document, t.article) for t in pool.status})
+        x = features.matrix(cands, q.facets, q.earlier, q.language, q.accentless)
+        p = self.ranker.scores(x)
+        for a, s, row in zip(keep, p, x):
+            a.score = float(s)
+            a.features = row
+        ranked = self._current_first(sorted(keep, key=lambda a: -a.score), q, as_of)
+        return self._status_first(ranked, pool.status), hits
+
+    def _current_first(self, ranked: list[ArticleHit], q: ParsedQuery, as_of: dt.date) -> list[ArticleHit]:
+        """Validity policy (shared/README: an OCR copy is never the sole basis of a confident answer; a repealed
+        provision is never quoted as current): an article out of force on `as_of`, or of an unverified OCR copy
+        or a doubtful text, that the question does not name does not lead when a current, clean article scores
+        at least `validity_ratio` of it; it comes right after that article."""
+        named = {r.number for r in q.refs}
+
+        def shaky(a: ArticleHit) -> bool:
+            if a.document in named:
+                return False
+            meta = self.catalog.by_number(a.document)
+            return not a.in_force or bool(meta and (meta.low_confidence or doubtful(meta, as_of)))
+
+        if not ranked or not shaky(ranked[0]):
+            return ranked
+        ratio = self.policy.validity_ratio
+        j = next((j for j, a in enumerate(ranked[1:6], 1) if not shaky(a) and a.score >= ratio * ranked[0].score),
+                 None)
+        if j is None:
+            return ranked
+        out = list(ranked)
+        out.insert(0, out.pop(j))
+        return out
+
+    def _candidates(self, q: ParsedQuery, arts: list[ArticleHit], gen: LoadedGeneration, as_of: dt.date,
+                    context_docs: frozenset[str], status: set[tuple[str, str]]) -> list[features.Candidate]:
+        words = self._question_words(q)
+        idf, unseen = self._idf(gen, accented=False)
+        weights = {w: idf.get(w, unseen) for w in words}
+        total = sum(weights.values()) or 1.0
+        toks = self._tokens(gen)
+        marks = self._landmarks(gen)
+        links = self._amendment_links(gen)
+        successors_named = self._successors_asked(q, as_of)
+        explicit = {r.number for r in q.refs} - set(successors_named.values())
+        named_docs = {r.number for r in q.refs} | set(successors_named)
+        named_articles = {(r.number, r.article) for r in q.refs if r.article}
+        named_clauses = {(r.number, r.article) for r in q.refs if r.article and r.clause}
+        top = arts[:10]
+        # The texts replacing a repealed article found near the top: their in-force articles are its successors.
+        succ_docs = set()
+        for a in top:
+            if not a.in_force and a.document not in explicit:
+                meta = self.catalog.by_number(a.document)
+                succ_docs |= {r.number for r in meta.replaced_by if r.content} if meta else set()
+        linked = set()
+        for a in arts[:3]:
+            linked |= links.linked((a.document, a.article))
+        out = []
+        for a in arts:
+            meta = self.catalog.by_number(a.document)
+            title_words, _ = toks.titles.get((a.document, a.article), (frozenset(), ""))
+            clause_words = set()
+            for h in a.clauses[:3]:
+                clause_words |= toks.nodes.get(h.node_id, frozenset())
+            best_text = gen.nodes[a.best.node_id].text if a.best.node_id in gen.nodes else ""
+            any_facets = frozenset().union(*(stated_facets(gen.nodes[h.node_id].text) for h in a.clauses[:3]
+                                             if h.node_id in gen.nodes))
+            title = toks.titles.get((a.document, a.article), (frozenset(), ""))[1]
+            fused_sorted = sorted((h.fused for h in a.clauses), reverse=True)
+            out.append(features.Candidate(
+                document=a.document, article=a.article, doc_type=meta.type if meta else "",
+                fused=fused_sorted[0], lex=max(h.lexical for h in a.clauses), dense=max(h.dense for h in a.clauses),
+                dense_raw=max(h.dense_raw for h in a.clauses),
+                second=fused_sorted[1] if len(fused_sorted) > 1 else 0.0, n_clauses=len(a.clauses),
+                title_cover=sum(v for w, v in weights.items() if w in title_words) / total,
+                cover=sum(v for w, v in weights.items() if w in clause_words) / total,
+                facets_best=stated_facets(best_text), facets_any=any_facets, facets_title=title_facets(title),
+                closing=(a.document, a.article) in marks.closing and a.document not in explicit,
+                in_force=a.in_force or a.document in explicit,
+                ocr=bool(meta and meta.low_confidence and a.document not in explicit),
+                doubt=bool(meta and doubtful(meta, as_of) and a.document not in explicit),
+                successor_of_found=a.in_force and a.document in succ_docs,
+                named_doc=a.document in named_docs, named_article=(a.document, a.article) in named_articles,
+                named_clause=(a.document, a.article) in named_clauses, context_doc=a.document in context_docs,
+                status_target=(a.document, a.article) in status,
+                amend_link=(a.document, a.article) in linked and a.in_force))
+        return out
+
+    def _question_words(self, q: ParsedQuery) -> set[str]:
+        return {w for w in re.findall(r"\w+", fold(q.expanded).lower()) if len(w) > 1 and w not in STOP}
 
     # ---- helpers ------------------------------------------------------------------------------
     def _positions(self, gen: LoadedGeneration) -> dict[str, int]:
@@ -325,6 +442,21 @@ class HybridRetriever:
             self._meta_cache[key] = got
         return got
 
+    def _tokens(self, gen: LoadedGeneration) -> Tokens:
+        key = ("tokens", gen.manifest.generation)
+        got = self._meta_cache.get(key)
+        if got is None:
+            nodes, titles = {}, {}
+            for nid, node in gen.nodes.items():
+                nodes[nid] = frozenset(re.findall(r"\w+", fold(node.text).lower()))
+                md = node.metadata
+                title = md.get("article_title") or ""
+                titles.setdefault((md["document"], md["article"]),
+                                  (frozenset(re.findall(r"\w+", fold(title).lower())), title))
+            got = Tokens(nodes, titles)
+            self._meta_cache[key] = got
+        return got
+
     def _reference_nodes(self, gen: LoadedGeneration, wanted: set[tuple[str, str]]) -> set[int]:
         """Nodes of the Điều the question names ("Điều 22 Luật Công nghệ cao 2025"), or that answer a question on a
         text's status, are looked up directly."""
@@ -335,43 +467,6 @@ class HybridRetriever:
             md = gen.nodes[nid].metadata
             if (md["document"], md["article"]) in wanted:
                 out.add(i)
-        return out
-
-    @staticmethod
-    def _aggregate(hits: list[Hit]) -> list[ArticleHit]:
-        by: dict[tuple[str, str], ArticleHit] = {}
-        for h in hits:
-            key = (h.document, h.article)
-            a = by.get(key)
-            if a is None:
-                by[key] = ArticleHit(h.document, h.article, h.score, h, [h], h.in_force)
-            else:
-                a.clauses.append(h)
-        for a in by.values():
-            # Several matching clauses make the article more likely the answer, a little.
-            if len(a.clauses) > 1:
-                a.score += 0.05 * a.clauses[1].score
-        return sorted(by.values(), key=lambda a: -a.score)
-
-    def _replacements_first(self, articles: list[ArticleHit], explicit_docs: set[str],
-                            window: int = 10) -> list[ArticleHit]:
-        """An out-of-force article that still ranks above the replacing document's best article gives it its
-        place: the current rule comes first, the old one right after it (unless the question names the old
-        document)."""
-        out = list(articles)
-        i = 0
-        while i < min(len(out), window):
-            a = out[i]
-            meta = None if a.in_force or a.document in explicit_docs else self.catalog.by_number(a.document)
-            successors = {r.number for r in meta.replaced_by if r.content} if meta is not None else set()
-            j = next((j for j in range(i + 1, min(len(out), window)) if out[j].in_force
-                      and out[j].document in successors and out[j].score >= self.successor_ratio * a.score), None)
-            if j is not None:  # one move per old article: it now stands right after its successor
-                newer = out.pop(j)
-                newer.score = max(newer.score, a.score)
-                out.insert(i, newer)
-                i += 1
-            i += 1
         return out
 
     def amendments(self) -> AmendmentLinks:
@@ -388,31 +483,9 @@ class HybridRetriever:
             self._meta_cache[key] = got
         return got
 
-    def _with_amendments(self, articles: list[ArticleHit], links: AmendmentLinks, top: int = 5) -> list[ArticleHit]:
-        """A provision is read with its amendment: an article among the first `amend_window` that a current
-        text amends (or that amends one) brings that article right after it, when it was found at all but
-        ranked below the first `top`."""
-        if not self.amend_window or not articles:
-            return articles
-        out = list(articles)
-        moved = 0
-        i = 0
-        while i < min(self.amend_window, len(out)) and moved < self.amend_max:
-            a = out[i]
-            near = {(x.document, x.article) for x in out[:top]}
-            linked = links.linked((a.document, a.article)) - near
-            j = next((j for j in range(top, len(out)) if (out[j].document, out[j].article) in linked
-                      and out[j].in_force), None)
-            if j is not None:
-                out.insert(i + 1, out.pop(j))  # read right after the article it belongs with
-                moved += 1
-                i += 1
-            i += 1
-        return out
-
     def _successors_asked(self, q: ParsedQuery, as_of: dt.date) -> dict[str, str]:
         """{successor: old} for each repealed text the question names while asking about today's rule."""
-        if not NOW_CUE.search(fold(q.text).lower()):
+        if not q.now:
             return {}
         out: dict[str, str] = {}
         for r in q.refs:
@@ -449,6 +522,8 @@ class HybridRetriever:
         self.restorer(gen)
         self._landmarks(gen)
         self._amendment_links(gen)
+        self._tokens(gen)
+        self._idf(gen, accented=False)
 
     def restorer(self, gen: LoadedGeneration) -> DiacriticRestorer:
         """Accent restoration learnt from this generation's texts (and natural questions), built once."""

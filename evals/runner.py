@@ -21,7 +21,7 @@ from .suite import Item
 # Fixed frame text of extractive answers (assistant/compose.py): not claims, so not part of "support".
 FRAME = ["Căn cứ pháp lý:", "Lưu ý:", "Theo", "Legal basis (quoted in the original Vietnamese):", "Notes:",
          "Under"]
-HEADLINE = ["acc@1", "recall@5", "mrr@10", "ndcg@10", "citation_precision", "citation_recall",
+HEADLINE = ["lead_correct", "acc@1", "recall@5", "mrr@10", "ndcg@10", "citation_precision", "citation_recall",
             "citation_validity", "currency", "refusal_precision", "refusal_recall", "support"]
 BASELINE_METRICS = ["acc@1", "recall@5", "mrr@10"]
 
@@ -126,6 +126,8 @@ class Runner:
             m.update({name: f(gold, retrieved) for name, f in M.RETRIEVAL.items()})
             m["citation_precision"] = M.citation_precision(gold, cited)
             m["citation_recall"] = M.citation_recall(gold, cited)
+            # What the user reads first: the lead citation is a gold article (a refusal is a miss).
+            m["lead_correct"] = 1.0 if cited and not ans.refused and cited[0] in gold else 0.0
         m["citation_validity"] = M.citation_validity(checks)
         m["currency"] = M.currency(checks, it.must_cite_current)
         quotes = [c.quote for c in ans.citations]
@@ -253,8 +255,8 @@ def aggregate(records: list[dict[str, Any]], judged: bool = False) -> dict[str, 
         lat = [r["latency_ms"] for r in ok]
         agg: dict[str, Any] = {"n": len(rs), "errors": len(rs) - len(ok),
                                "n_retrieval": sum(1 for r in ok if "acc@1" in r["metrics"])}
-        for key in [*M.RETRIEVAL, "citation_precision", "citation_recall", "citation_validity", "currency",
-                    "support"]:
+        for key in [*M.RETRIEVAL, "lead_correct", "citation_precision", "citation_recall", "citation_validity",
+                    "currency", "support"]:
             agg[key] = M.mean(r["metrics"].get(key) for r in ok)
         agg["refusal_precision"] = M.refusal_precision(unans, refused)
         agg["refusal_recall"] = M.refusal_recall(unans, refused)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from assistant.amendments import AmendmentLinks, read_links
-from assistant.retrieval import ArticleHit, Hit, HybridRetriever
 from corpus.catalog import load_catalog
 
 
@@ -44,32 +43,6 @@ def test_links_are_read_from_the_instructions_of_the_amending_text(catalog):
     assert links.amends[("141/2026/NĐ-CP", "2")] == {("320/2025/NĐ-CP", "4")}
     assert ("219/2025/NĐ-CP", "7") not in links.amends
     assert links.linked(("107/2016/QH13", "16")) == {("90/2025/QH15", "5")}
-
-
-def _art(doc: str, art: str, score: float, in_force: bool = True) -> ArticleHit:
-    h = Hit(f"{doc}:d{art}", doc, art, "1", score, in_force=in_force)
-    return ArticleHit(doc, art, score, h, [h], in_force)
-
-
-def test_an_amendment_found_below_the_first_five_is_read_with_its_article(catalog):
-    r = HybridRetriever(None, catalog)
-    links = AmendmentLinks()
-    links.add(("90/2025/QH15", "5"), ("107/2016/QH13", "16"))
-    ranked = [_art("107/2016/QH13", "16", 0.9)] + [_art("134/2016/NĐ-CP", str(n), 0.8 - n / 100)
-                                                 for n in range(1, 6)] + [_art("90/2025/QH15", "5", 0.5)]
-    out = r._with_amendments(ranked, links)
-    assert [(a.document, a.article) for a in out[:3]] == [("107/2016/QH13", "16"), ("90/2025/QH15", "5"),
-                                                          ("134/2016/NĐ-CP", "1")]
-    # already among the first five, or not linked to the first articles: nothing moves
-    near = [_art("107/2016/QH13", "16", 0.9), _art("134/2016/NĐ-CP", "1", 0.8), _art("90/2025/QH15", "5", 0.7)]
-    assert r._with_amendments(near, links) == near
-    far = [_art("134/2016/NĐ-CP", str(n), 0.9 - n / 100) for n in range(1, 6)] + [_art("107/2016/QH13", "16", 0.6),
-                                                                               _art("90/2025/QH15", "5", 0.5)]
-    assert r._with_amendments(far, links) == far
-    # an amending provision no longer in force is not brought
-    stale = ranked[:-1] + [_art("90/2025/QH15", "5", 0.5, in_force=False)]
-    assert [(a.document, a.article) for a in r._with_amendments(stale, links)[:2]] == [
-        ("107/2016/QH13", "16"), ("134/2016/NĐ-CP", "1")]
 
 
 def test_cited_articles_say_what_amends_them_and_what_they_amend(catalog):

@@ -1,14 +1,20 @@
-"""Ranking and citing policy on hand-made hits: the replacing text first, and a close runner-up clause cited."""
+"""The ranking stage: facets, features, the fitted model's file, and the citing policy around it."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
+import numpy as np
 import pytest
 
-from assistant.compose import choose
+from assistant.compose import choose, facet_span
+from assistant.facets import asked_facets, stated_facets, title_facets
 from assistant.query import parse_query
-from assistant.retrieval import ArticleHit, Hit, HybridRetriever
-from corpus.catalog import load_catalog
+from assistant.ranking import FEATURES, RankerError, load_ranker
+from assistant.ranking.features import Candidate, matrix
+from assistant.retrieval import ArticleHit, Hit
+
+AS_OF = dt.date(2026, 11, 27)
 
 
 def _art(doc: str, art: str, score: float, in_force: bool, clauses: list[tuple[str, float]] | None = None):
@@ -16,33 +22,119 @@ def _art(doc: str, art: str, score: float, in_force: bool, clauses: list[tuple[s
     return ArticleHit(doc, art, score, hits[0], hits, in_force)
 
 
-@pytest.fixture(scope="module")
-def retriever():
-    return HybridRetriever(None, load_catalog())
+# ---- facets --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("question,facet", [
+    ("Hồ sơ đề nghị cấp Giấy chứng nhận doanh nghiệp công nghệ cao gồm những gì?", "dossier"),
+    ("ho so xin giay phep lao dong can giay to gi", "dossier"),
+    ("What documents do we need for a work permit?", "dossier"),
+    ("Cơ quan nào cấp giấy chứng nhận đăng ký đầu tư cho dự án trong KCNC?", "authority"),
+    ("Who issues the investment registration certificate in a hi-tech park?", "authority"),
+    ("BQL giải quyết hồ sơ trong bao nhiêu ngày?", "time_limit"),
+    ("Giấy phép lao động có thời hạn tối đa mấy năm?", "duration"),
+    ("Thuế suất ưu đãi TNDN cho dự án trong khu công nghệ cao là bao nhiêu?", "rate"),
+    ("Điều kiện để được công nhận doanh nghiệp công nghệ cao?", "conditions"),
+    ("Doanh nghiệp công nghệ cao là gì?", "definition"),
+])
+def test_the_facet_asked_is_read_from_the_question(question, facet):
+    assert facet in asked_facets(question)
 
 
-def test_the_replacing_law_takes_the_place_of_the_repealed_one(retriever):
-    ranked = [_art("14/2008/QH12", "14", 0.80, False), _art("320/2025/NĐ-CP", "20", 0.75, True),
-              _art("67/2025/QH15", "14", 0.70, True)]
-    out = retriever._replacements_first(ranked, explicit_docs=set())
-    assert [(a.document, a.article) for a in out] == [("67/2025/QH15", "14"), ("14/2008/QH12", "14"),
-                                                      ("320/2025/NĐ-CP", "20")]
-    assert out[0].score >= out[1].score  # scores stay in rank order
+def test_a_general_question_asks_no_specific_facet():
+    assert not asked_facets("Khu công nghệ cao Hòa Lạc") & {"dossier", "authority", "time_limit", "rate"}
+    # "bao lâu thì có kết quả" is a time limit, not a duration
+    got = asked_facets("Nộp hồ sơ rồi thì bao lâu có kết quả?")
+    assert "time_limit" in got and "duration" not in got
 
 
-def test_the_old_law_keeps_its_place_when_named_or_when_the_new_one_is_far_behind(retriever):
-    ranked = [_art("14/2008/QH12", "14", 0.80, False), _art("67/2025/QH15", "14", 0.70, True)]
-    named = retriever._replacements_first(ranked, explicit_docs={"14/2008/QH12"})
-    assert [a.document for a in named] == ["14/2008/QH12", "67/2025/QH15"]
-    far = [_art("14/2008/QH12", "14", 0.80, False), _art("67/2025/QH15", "14", 0.40, True)]
-    assert [a.document for a in retriever._replacements_first(far, set())] == ["14/2008/QH12", "67/2025/QH15"]
+def test_what_a_provision_states_is_read_from_its_words():
+    assert "dossier" in stated_facets("1. Hồ sơ đề nghị cấp giấy phép lao động gồm:\na) Văn bản đề nghị …")
+    assert "time_limit" in stated_facets("Trong thời hạn 05 ngày làm việc kể từ ngày nhận đủ hồ sơ, Sở Nội vụ cấp …")
+    assert "rate" in stated_facets("Thuế suất 10% trong thời hạn 15 năm")
+    assert "transition" in stated_facets("Doanh nghiệp đã được cấp Giấy chứng nhận trước ngày Luật này có hiệu lực "
+                                         "thi hành tiếp tục được hưởng ưu đãi")
+    assert {"dossier", "procedure"} <= title_facets("Hồ sơ, trình tự, thủ tục cấp Giấy chứng nhận")
 
 
-def test_a_repealing_act_on_another_matter_is_no_successor(retriever):
-    # NĐ 263/2026 (hi-tech agriculture zones) repeals NĐ 10/2024 (hi-tech parks) but does not carry its rules
-    ranked = [_art("10/2024/NĐ-CP", "24", 0.80, False), _art("263/2026/NĐ-CP", "14", 0.79, True)]
-    assert [a.document for a in retriever._replacements_first(ranked, set())] == ["10/2024/NĐ-CP",
-                                                                                 "263/2026/NĐ-CP"]
+# ---- features ------------------------------------------------------------------------------------------------
+def _cand(**kw) -> Candidate:
+    base = dict(document="67/2025/QH15", article="14", doc_type="Luật", fused=0.5, lex=0.5, dense=0.5,
+                dense_raw=0.85, second=0.2, n_clauses=2, title_cover=0.1, cover=0.5, facets_best=frozenset(),
+                facets_any=frozenset(), facets_title=frozenset(), closing=False, in_force=True, ocr=False,
+                doubt=False, successor_of_found=False, named_doc=False, named_article=False, named_clause=False,
+                context_doc=False, status_target=False, amend_link=False)
+    base.update(kw)
+    return Candidate(**base)
+
+
+def test_features_compare_the_facet_asked_with_the_facet_stated():
+    rows = matrix([_cand(facets_best=frozenset({"dossier"})), _cand(facets_best=frozenset({"transition"}))],
+                  frozenset({"dossier"}), earlier=False, language="vi", accentless=False)
+    col = {n: i for i, n in enumerate(FEATURES)}
+    assert rows[0, col["facet_best"]] == 1 and rows[1, col["facet_best"]] == 0
+    assert rows[1, col["facet_other"]] == 1
+    general = matrix([_cand()], frozenset(), False, "vi", False)
+    assert general[0, col["no_facet"]] == 1 and general[0, col["facet_best"]] == 0
+
+
+def test_features_tell_transition_articles_apart_by_what_the_question_concerns():
+    col = {n: i for i, n in enumerate(FEATURES)}
+    general = matrix([_cand(closing=True)], frozenset(), earlier=False, language="vi", accentless=False)
+    earlier = matrix([_cand(closing=True, in_force=False)], frozenset(), earlier=True, language="vi",
+                     accentless=False)
+    assert general[0, col["closing_general"]] == 1 and general[0, col["closing_earlier"]] == 0
+    assert earlier[0, col["closing_earlier"]] == 1 and earlier[0, col["repealed_earlier"]] == 1
+
+
+def test_features_rank_each_channel_among_the_candidates_and_mark_the_language():
+    col = {n: i for i, n in enumerate(FEATURES)}
+    x = matrix([_cand(lex=0.2, dense=0.9), _cand(lex=0.9, dense=0.1)], frozenset(), False, "en", False)
+    assert x[1, col["lex_rr"]] == 1.0 and x[0, col["lex_rr"]] == 0.5
+    assert x[0, col["dense_rr"]] == 1.0
+    assert x[0, col["en_dense"]] == pytest.approx(0.9) and x[0, col["noacc_dense"]] == 0
+
+
+# ---- the model file ------------------------------------------------------------------------------------------
+def test_the_committed_model_matches_the_features_and_reads_as_probabilities():
+    m = load_ranker()
+    x = np.zeros((3, len(FEATURES)))
+    x[:, FEATURES.index("fused")] = [0.1, 0.5, 1.0]
+    p = m.scores(x)
+    assert ((p > 0) & (p < 1)).all()
+    assert m.info.get("cv"), "the model file carries its cross-validated figures"
+    # the strongest signal of a search, the fused score, must raise the probability
+    assert m.coef[FEATURES.index("fused")] > 0
+
+
+def test_a_stale_or_broken_model_file_fails_with_its_path(tmp_path):
+    broken = tmp_path / "model.json"
+    broken.write_text("{not json", encoding="utf-8")
+    with pytest.raises(RankerError, match="model.json:1"):
+        load_ranker(broken)
+    stale = tmp_path / "stale.json"
+    stale.write_text(json.dumps({"features": FEATURES[:-1], "mean": [], "scale": [], "coef": []}), encoding="utf-8")
+    with pytest.raises(RankerError, match="refit"):
+        load_ranker(stale)
+    with pytest.raises(RankerError, match="missing"):
+        load_ranker(tmp_path / "absent.json")
+
+
+# ---- citing policy -------------------------------------------------------------------------------------------
+def test_citations_follow_the_ranking_and_a_secondary_one_needs_evidence_of_its_own(assistant):
+    cat = assistant.catalog
+    q = parse_query("Doanh nghiệp công nghệ cao được miễn thuế, giảm thuế thế nào?", cat)
+    first = _art("67/2025/QH15", "14", 0.8, True, [("1", 0.8)])
+    second = _art("133/2025/QH15", "22", 0.5, True, [("3", 0.5)])
+    weak = _art("219/2025/NĐ-CP", "21", 0.1, True, [("1", 0.1)])
+    chosen = choose(assistant.corpus, cat, [first, second, weak], q, AS_OF, secondary_min=0.25,
+                    secondary_ratio=0.4)
+    assert [c.meta.number for c in chosen] == ["67/2025/QH15", "133/2025/QH15"]
+    # a repealed article the ranker put first stays first: the order is the ranking's, not re-sorted
+    old = _art("10/2024/NĐ-CP", "6", 0.9, False, [("1", 0.9)])
+    chosen = choose(assistant.corpus, cat, [old, first], q, AS_OF)
+    assert chosen[0].meta.number == "10/2024/NĐ-CP"
+    # a status provision is pinned first whatever its score
+    chosen = choose(assistant.corpus, cat, [first, old], q, AS_OF, pinned=frozenset({("10/2024/NĐ-CP", "6")}))
+    assert chosen[0].meta.number == "10/2024/NĐ-CP" and chosen[0].reason == "status_provision"
 
 
 @pytest.mark.parametrize("runner_up,expected", [(0.85, ["4", "1"]), (0.5, ["4"])])
@@ -51,70 +143,78 @@ def test_a_close_runner_up_clause_of_the_first_article_is_cited_too(assistant, r
     top = _art("67/2025/QH15", "14", 1.0, True, [("4", 1.0), ("1", runner_up)])
     other = _art("133/2025/QH15", "22", 0.9, True, [("3", 0.9), ("4", 0.89)])
     q = parse_query("Doanh nghiệp công nghệ cao được miễn thuế, giảm thuế thế nào?", catalog)
-    chosen = choose(assistant.corpus, catalog, [top, other], q, dt.date(2026, 11, 27), sibling_ratio=0.8)
-    first = [c.clause.number for c in chosen if c.meta.number == "67/2025/QH15"]
-    assert first == expected
-    # only the first article brings a second clause
+    chosen = choose(assistant.corpus, catalog, [top, other], q, AS_OF, sibling_ratio=0.8)
+    assert [c.clause.number for c in chosen if c.meta.number == "67/2025/QH15"] == expected
     assert [c.clause.number for c in chosen if c.meta.number == "133/2025/QH15"] == ["3"]
-
-
-def test_one_old_article_moves_one_successor(retriever):
-    ranked = [_art("10/2024/NĐ-CP", "6", 1.0, False), _art("133/2025/QH15", "5", 0.95, True),
-              _art("260/2026/NĐ-CP", "20", 0.9, True), _art("260/2026/NĐ-CP", "21", 0.85, True)]
-    out = retriever._replacements_first(ranked, set())
-    assert [(a.document, a.article) for a in out] == [("260/2026/NĐ-CP", "20"), ("10/2024/NĐ-CP", "6"),
-                                                      ("133/2025/QH15", "5"), ("260/2026/NĐ-CP", "21")]
 
 
 def test_a_named_clause_brings_no_runner_up(assistant):
     top = _art("67/2025/QH15", "14", 1.0, True, [("2", 1.0), ("3", 0.95)])
     q = parse_query("Khoản 2 Điều 14 Luật Thuế thu nhập doanh nghiệp 2025 quy định gì?", assistant.catalog)
-    chosen = choose(assistant.corpus, assistant.catalog, [top], q, dt.date(2026, 11, 27), sibling_ratio=0.8)
+    chosen = choose(assistant.corpus, assistant.catalog, [top], q, AS_OF, sibling_ratio=0.8)
     assert [c.clause.number for c in chosen] == ["2"]
 
 
 def test_the_clause_stating_the_quantity_asked_leads_and_a_cross_reference_breaks_ties(assistant):
-    # Đ14 k1 and k2 both state "Miễn thuế tối đa … năm"; k1 concerns the income of Đ13 k1 (projects in a
-    # high-tech park), which the search ranked high, so k1 leads; the best match (k4) is cited too.
     catalog = assistant.catalog
     top = _art("67/2025/QH15", "14", 1.0, True, [("4", 1.0), ("5", 0.8), ("2", 0.6), ("1", 0.6)])
     ref = _art("67/2025/QH15", "13", 0.9, True, [("1", 0.9), ("4", 0.2)])
     q = parse_query("Dự án trong khu công nghệ cao được miễn thuế TNDN mấy năm?", catalog)
-    chosen = choose(assistant.corpus, catalog, [top, ref], q, dt.date(2026, 11, 27))
+    chosen = choose(assistant.corpus, catalog, [top, ref], q, AS_OF)
     got = [(c.article.number, c.clause.number) for c in chosen]
-    assert got[0] == ("14", "1") and ("14", "4") in got
-    # too far below the best match, a stating clause does not lead
+    assert got[0] == ("14", "1") and ("14", "4") in got and chosen[0].reason == "states_quantity"
     weak = _art("67/2025/QH15", "14", 1.0, True, [("4", 1.0), ("5", 0.8), ("1", 0.4)])
-    chosen = choose(assistant.corpus, catalog, [weak, ref], q, dt.date(2026, 11, 27))
+    chosen = choose(assistant.corpus, catalog, [weak, ref], q, AS_OF)
     assert chosen[0].clause.number == "4"
+
+
+def test_the_lead_quotes_the_span_that_states_the_thing_asked():
+    quote = ("Người sử dụng lao động đề nghị cấp giấy phép lao động.\nTrong thời hạn 05 ngày làm việc kể từ ngày "
+             "nhận đủ hồ sơ, Sở Nội vụ cấp giấy phép lao động.")
+    assert facet_span(quote, frozenset({"time_limit"}), []).startswith("Trong thời hạn 05 ngày")
+    dossier = "Hồ sơ đề nghị gồm:\na) Văn bản đề nghị;\nb) Bản sao giấy chứng nhận đăng ký doanh nghiệp."
+    span = facet_span(dossier, frozenset({"dossier"}), [])
+    assert span.startswith("Hồ sơ đề nghị gồm:") and "a) Văn bản đề nghị" in span and "b) Bản sao" in span
+    assert facet_span(quote, frozenset(), []) is None
+
+
+# ---- behaviour on the small index ----------------------------------------------------------------------------
+def test_a_transition_article_does_not_lead_a_general_question(assistant):
+    pq = parse_query("Doanh nghiệp công nghệ cao được ưu đãi thuế TNDN như thế nào?", assistant.catalog)
+    ranked = assistant.retriever.search(pq, AS_OF, 10).articles
+    assert (ranked[0].document, ranked[0].article) != ("67/2025/QH15", "20")
+
+
+def test_every_candidate_is_scored_by_the_model_and_carries_its_features(assistant):
+    pq = parse_query("Giấy phép lao động có thời hạn tối đa bao lâu?", assistant.catalog)
+    res = assistant.retriever.search(pq, AS_OF, 10)
+    assert res.ranked and all(a.features is not None and a.features.shape == (len(FEATURES),) for a in res.ranked)
+    scores = [a.score for a in res.ranked]
+    assert scores == sorted(scores, reverse=True) and all(0 < s < 1 for s in scores)
 
 
 def test_a_follow_up_favours_the_texts_the_previous_answer_cited(assistant):
     pq = parse_query("thời hạn bao lâu? (thủ tục cấp giấy phép lao động cho chuyên gia nước ngoài)", assistant.catalog)
-    as_of = dt.date(2026, 11, 27)
-    plain = {(a.document, a.article): a.score for a in assistant.retriever.search(pq, as_of, 10).articles}
-    ctx = assistant.retriever.search(pq, as_of, 10, context_docs=frozenset({"219/2025/NĐ-CP"}), context_bonus=0.1)
-    for a in ctx.articles:
+    plain = {(a.document, a.article): a for a in assistant.retriever.search(pq, AS_OF, 10).ranked}
+    ctx = assistant.retriever.search(pq, AS_OF, 10, context_docs=frozenset({"219/2025/NĐ-CP"}))
+    col = FEATURES.index("context_doc")
+    for a in ctx.ranked:
+        assert a.features[col] == (a.document == "219/2025/NĐ-CP")
         before = plain.get((a.document, a.article))
-        if before is None:
-            continue
-        if a.document == "219/2025/NĐ-CP":
-            assert a.score == pytest.approx(before + 0.1, abs=0.02)
-        else:
-            assert a.score == pytest.approx(before, abs=1e-6)
+        if before is not None and a.document == "219/2025/NĐ-CP":
+            assert a.score >= before.score - 1e-9
     assert ctx.articles[0].document == "219/2025/NĐ-CP"
 
 
-def test_a_repealed_text_named_with_a_question_on_todays_rule_brings_its_successor(retriever):
-    cat = retriever.catalog
+def test_a_repealed_text_named_with_a_question_on_todays_rule_brings_its_successor(assistant):
+    r, cat = assistant.retriever, assistant.catalog
     q = parse_query("Luật Đầu tư 2020 bắt ký quỹ khi thuê đất, luật mới còn bắt không?", cat)
-    assert retriever._successors_asked(q, dt.date(2026, 11, 27)) == {"143/2025/QH15": "61/2020/QH14"}
+    assert r._successors_asked(q, AS_OF) == {"143/2025/QH15": "61/2020/QH14"}
     accentless = parse_query("luat thue tndn 2008 thi dn cnc duoc 10% trong 15 nam, gio luat moi con vay ko?", cat)
-    assert retriever._successors_asked(accentless, dt.date(2026, 11, 27)) == {"67/2025/QH15": "14/2008/QH12"}
-    # no question on today's rule, or the text still in force then: nothing is added
+    assert r._successors_asked(accentless, AS_OF) == {"67/2025/QH15": "14/2008/QH12"}
     plain = parse_query("Luật Đầu tư 2020 quy định ký quỹ thế nào?", cat)
-    assert retriever._successors_asked(plain, dt.date(2026, 11, 27)) == {}
-    assert retriever._successors_asked(q, dt.date(2025, 6, 1)) == {}
+    assert r._successors_asked(plain, AS_OF) == {}
+    assert r._successors_asked(q, dt.date(2025, 6, 1)) == {}
 
 
 @pytest.mark.parametrize("question,earlier", [
@@ -125,25 +225,22 @@ def test_a_repealed_text_named_with_a_question_on_todays_rule_brings_its_success
     ("Luật CNC 2025 có hiệu lực từ ngày nào?", True),
 ])
 def test_questions_about_earlier_rules_are_told_apart(question, earlier):
-    from assistant.status import about_earlier_rules
+    from corpus.catalog import load_catalog
 
-    assert about_earlier_rules(question) is earlier
+    assert parse_query(question, load_catalog()).earlier is earlier
 
 
-def test_a_transition_article_does_not_lead_a_general_question(assistant):
-    r = assistant.retriever
-    pq = parse_query("Doanh nghiệp công nghệ cao được ưu đãi thuế TNDN như thế nào?", assistant.catalog)
-    as_of = dt.date(2026, 11, 27)
-    saved = r.closing_factor
-    try:
-        r.closing_factor = 1.0
-        plain = {(a.document, a.article): a.score for a in r.search(pq, as_of, 10).articles}
-        r.closing_factor = 0.85
-        ranked = r.search(pq, as_of, 10).articles
-    finally:
-        r.closing_factor = saved
-    scores = {(a.document, a.article): a.score for a in ranked}
-    # Điều 20 Luật Thuế TNDN 2025 ("Điều khoản chuyển tiếp") is scaled down; Điều 13 (the rates) is not
-    assert scores[("67/2025/QH15", "20")] < plain[("67/2025/QH15", "20")] * 0.9
-    assert scores[("67/2025/QH15", "13")] == pytest.approx(plain[("67/2025/QH15", "13")])
-    assert (ranked[0].document, ranked[0].article) != ("67/2025/QH15", "20")
+def test_no_procedure_card_is_built_from_a_transition_clause(assistant):
+    from assistant.compose import _chosen
+    from assistant.engine import Assistant
+
+    doc = assistant.corpus.get("67/2025/QH15")
+    art = doc.article("20")
+    transition = _chosen(doc.meta, art, "1a", set(), 0.9, True)
+    assert Assistant._card([transition]) is None
+    wp = assistant.corpus.get("219/2025/NĐ-CP")
+    dossier_art = next(a for a in wp.parsed.articles if "hồ sơ" in a.title.lower() and a.clauses)
+    c = next(c for c in dossier_art.clauses if c.points) if any(c.points for c in dossier_art.clauses) else \
+        dossier_art.clauses[0]
+    card = Assistant._card([_chosen(wp.meta, dossier_art, c.number, set(), 0.9, True)])
+    assert card is not None and not card.empty()

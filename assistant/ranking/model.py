@@ -1,0 +1,85 @@
+"""A fitted linear ranker kept in one versioned JSON file (`model.json` beside this module).
+
+Scoring is a dot product over standardised features followed by the logistic function, so a score reads as the
+probability that the article answers the question (calibrated by the fit; see `evals/fit_ranker.py`, which
+writes the file and reports cross-validated figures). Inference needs numpy only; fitting uses scikit-learn.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .features import FEATURES
+
+MODEL_FILE = Path(__file__).resolve().parent / "model.json"
+
+
+class RankerError(ValueError):
+    pass
+
+
+@dataclass
+class LinearRanker:
+    features: list[str]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    version: str = ""
+    info: dict = field(default_factory=dict)
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        if x.size == 0:
+            return np.zeros(0)
+        return ((x - self.mean) / self.scale) @ self.coef + self.intercept
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """P(relevant) of each row of `x` (columns in `FEATURES` order)."""
+        return 1.0 / (1.0 + np.exp(-self.logits(x)))
+
+    def to_json(self) -> dict:
+        return {"version": self.version, "features": self.features, "mean": self.mean.round(6).tolist(),
+                "scale": self.scale.round(6).tolist(), "coef": self.coef.round(6).tolist(),
+                "intercept": round(float(self.intercept), 6), "info": self.info}
+
+    def save(self, path: Path = MODEL_FILE) -> None:
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        tmp.replace(path)
+
+    def top_features(self, n: int = 10) -> list[tuple[str, float]]:
+        order = np.argsort(-np.abs(self.coef))[:n]
+        return [(self.features[i], float(self.coef[i])) for i in order]
+
+
+def load_ranker(path: Path = MODEL_FILE) -> LinearRanker:
+    """The model file, checked against the features this code computes: a stale file fails loudly."""
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise RankerError(f"{path}: ranker model missing; fit it with `htp eval fit-ranker`") from e
+    except json.JSONDecodeError as e:
+        raise RankerError(f"{path}:{e.lineno}: ranker model is not valid JSON: {e.msg}") from e
+    feats = d.get("features")
+    if feats != FEATURES:
+        raise RankerError(f"{path}: the model was fitted on other features than this code computes "
+                          f"(missing {sorted(set(FEATURES) - set(feats or []))}, extra "
+                          f"{sorted(set(feats or []) - set(FEATURES))}); refit with `htp eval fit-ranker`")
+    n = len(FEATURES)
+    arrays = {k: np.asarray(d.get(k, []), dtype=np.float64) for k in ("mean", "scale", "coef")}
+    if any(a.shape != (n,) for a in arrays.values()):
+        raise RankerError(f"{path}: mean, scale and coef must each hold {n} numbers")
+    scale = np.where(arrays["scale"] > 0, arrays["scale"], 1.0)
+    return LinearRanker(list(feats), arrays["mean"], scale, arrays["coef"], float(d.get("intercept", 0.0)),
+                        str(d.get("version", "")), dict(d.get("info", {})))
+
+
+def identity_ranker() -> LinearRanker:
+    """Before any fit: the fused search score alone (used to collect the first training data)."""
+    n = len(FEATURES)
+    coef = np.zeros(n)
+    coef[FEATURES.index("fused")] = 4.0
+    return LinearRanker(list(FEATURES), np.zeros(n), np.ones(n), coef, -2.0, "identity")
