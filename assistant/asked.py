@@ -56,6 +56,7 @@ _QUANTITIES: list[tuple[re.Pattern, re.Pattern]] = [
     (_rx(r"\b(may|bao nhieu) nam\b|how many years"), _rx(_NUM + _PAREN + r"\s+nam\b|toan bo thoi (gian|han)")),
     (_rx(r"\b(may|bao nhieu) thang\b|how many months"), _rx(_NUM + _PAREN + r"\s+thang\b")),
     (_rx(r"\b(may|bao nhieu) ngay\b|how many days"), _rx(_NUM + _PAREN + r"\s+ngay\b")),
+    (_rx(r"\b(may|bao nhieu) gio\b|how many hours"), _rx(_NUM + _PAREN + r"\s+gio\b")),
     (_rx(r"\bbao lau\b|how long|thoi han (la )?bao nhieu"), _rx(_TIME_STATED)),
     (_rx(r"\b(bao nhieu|may) (phan tram|%)|(thue suat|ty le)\b.{0,60}\bbao nhieu|muc thue suat|what (tax )?rate"
          r"|\b(tax|cit|income tax|preferential|incentive) rates?\b|percentage"),

@@ -26,7 +26,8 @@ class RankingPolicy(BaseModel):
     rank_pool: int = 60  # candidate articles (by fused score) the ranker scores; named and status ones always
     # Validity policy: a repealed, OCR or doubtful article does not lead when a current, clean one ranks within this
     # share of its probability (HybridRetriever._current_first).
-    validity_ratio: float = 0.6
+    validity_ratio: float = 0.3
+    validity_ratio_earlier: float = 0.8  # the same for a question that may concern earlier rules
     # Within an article, a clause stating the facet asked gains this much over its fused score when choosing the
     # clause to quote (the ranker weighs articles; it does not choose clauses).
     clause_facet_bonus: float = 0.15
@@ -34,9 +35,9 @@ class RankingPolicy(BaseModel):
     # `secondary_ratio` of the first article's.
     secondary_min: float = 0.25
     secondary_ratio: float = 0.4
-    # Below this probability for the first article, the answer says that no provision found states exactly
-    # this and shows the closest ones as such.
-    weak_lead: float = 0.2
+    # Below this probability for every one of the first three articles, the answer says that no provision found
+    # states exactly this and shows the closest ones as such (held out, such leads were right about half the time).
+    weak_lead: float = 0.15
     # A question nearer the out-of-scope examples is still answered when the first article's probability and its
     # word coverage reach these (scope by answerability).
     scope_override: float = 0.7

@@ -257,7 +257,8 @@ class Assistant:
                      + amendment_notes(cits, self.retriever.amendments(), found, self.catalog, as_of, lang) + notes)
             if u.own.annex:
                 notes += annex_notes([c.document for c in cits], self.catalog, lang)
-            weak = bool(res.articles) and res.articles[0].score < pol.weak_lead
+            # Weak: no candidate near the top is likely to answer (the lead may be a policy's choice among them).
+            weak = bool(res.articles) and max(a.score for a in res.articles[:3]) < pol.weak_lead
             lead, text = compose_text(cits, lang, notes, self._status_preface(res, cits, as_of, lang),
                                       pq.facets, pq.quantity, weak)
             ans = Answer(answer=text, refused=False, citations=cits, lead=lead, notes=notes, **common)

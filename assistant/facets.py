@@ -43,8 +43,9 @@ ASKS: dict[str, re.Pattern] = {
                     r"|gcn|the|hop dong|thu viec|mien|uu dai)|(co gia tri|hieu luc) (trong )?(bao lau|may nam)"
                     r"|how many (years|months)|how long|valid for|maximum (term|duration|period)|\bterm of\b"),
     "rate": _rx(r"\bthue suat\b|\b(bao nhieu|may) (phan tram|%)|\bty le\b|\bphan tram\b|\brates?\b|percent|%"),
-    "amount": _rx(r"\bbao nhieu (tien|dong|trieu|ty)\b|\bmuc (ho tro|phat|luong|phi|tien)\b|how much|amount"),
-    "conditions": _rx(r"\bdieu kien\b|\btieu chi\b|\btieu chuan\b|\byeu cau\b|can (dap ung|dat)|phai (dap ung|co) (gi|nhung)"
+    "amount": _rx(r"\bbao nhieu (tien|dong|trieu|ty|gio)\b|\bmay gio\b|\bmuc (ho tro|phat|luong|phi|tien)\b|how much|amount"),
+    "conditions": _rx(r"\bdieu kien\b|\btieu chi\b|\btieu chuan\b|\byeu cau (gi|nao|nhung gi)\b|\bnhung yeu cau\b"
+                      r"|can (dap ung|dat)|phai (dap ung|co) (gi|nhung)"
                       r"|requirements?|criteria|conditions?|qualif(y|ies|ication)|\bmeet\b"),
     "eligibility": _rx(r"\bdoi tuong\b|\b(ai|nhung ai|truong hop nao|du an nao|doanh nghiep nao|nganh nao|linh vuc nao)"
                        r"\b.{0,25}\b(duoc|thuoc|phai)\b|co (duoc|thuoc dien) .{0,40}(khong|ko)\b|\beligib|\bentitled"

@@ -345,7 +345,8 @@ class HybridRetriever:
 
         if not ranked or not shaky(ranked[0]):
             return ranked
-        ratio = self.policy.validity_ratio
+        # A question about earlier rules may want the repealed text; then only a much closer current one leads.
+        ratio = self.policy.validity_ratio_earlier if q.earlier else self.policy.validity_ratio
         j = next((j for j, a in enumerate(ranked[1:6], 1) if not shaky(a) and a.score >= ratio * ranked[0].score),
                  None)
         if j is None:

@@ -47,7 +47,8 @@ def test_accentless_question_matches_accented(assistant):
 def test_english_question_answered_in_english(assistant):
     ans = assistant.answer("What are the conditions for establishing a high-tech park?")
     assert ans.language == "en" and not ans.refused
-    assert ans.answer.startswith("Under ") and "Legal basis" in ans.answer
+    # the lead quotes a provision in English framing (after "No provision … states exactly this" when weak)
+    assert "Under " in ans.answer.split("\n")[0] and "Legal basis" in ans.answer
     assert ans.citations[0].document in {"133/2025/QH15", "10/2024/NĐ-CP"}
 
 

@@ -106,7 +106,7 @@ def test_openai_compatible_completion(client):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["object"] == "chat.completion" and body["choices"][0]["message"]["role"] == "assistant"
-    assert body["choices"][0]["message"]["content"].startswith("Theo ")
+    assert "Theo " in body["choices"][0]["message"]["content"].split("\n")[0]  # the lead quotes a provision
     assert body["citations"] and body["citations"][0]["provision_id"]
     assert body["usage"]["total_tokens"] > 0
 
@@ -127,7 +127,7 @@ def test_openai_stream_ends_with_done(client):
     chunks = [json.loads(ln[6:]) for ln in lines[:-1]]
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop" and chunks[-1]["citations"]
-    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks).startswith("Theo ")
+    assert "Theo " in "".join(c["choices"][0]["delta"].get("content", "") for c in chunks).split("\n")[0]
 
 
 def test_openai_without_user_message_is_422(client):

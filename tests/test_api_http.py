@@ -78,7 +78,7 @@ def test_openai_client_non_streamed(server):
     client = OpenAI(base_url=server + "/v1", api_key="x", timeout=120, max_retries=0)
     resp = client.chat.completions.create(model="htp-assistant", messages=[{"role": "user", "content": Q}])
     assert resp.object == "chat.completion"
-    assert resp.choices[0].message.content.startswith("Theo ")
+    assert "Theo " in resp.choices[0].message.content.split("\n")[0]
     cits = resp.model_extra["citations"]
     assert cits and cits[0]["provision_id"] and "in_force" in cits[0]
     assert [m.id for m in client.models.list().data] == ["htp-assistant"]

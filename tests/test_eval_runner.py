@@ -129,7 +129,8 @@ def test_runner_records(run_results):
     assert recs["m3"]["search_query"] != recs["m3"]["question"]
     assert recs["m4"]["refused"] is True and recs["m4"]["metrics"] == {"citation_validity": None, "currency": None,
                                                                        "support": None}
-    assert set(m1["baselines"]) == {"bm25s-default", "bm25-underthesea", "dense-only", "lexical-only"}
+    assert set(m1["baselines"]) == {"bm25s-default", "bm25-underthesea", "naive-hybrid", "dense-only",
+                                     "lexical-only"}
 
 
 def test_runner_aggregates(run_results):
@@ -140,7 +141,8 @@ def test_runner_aggregates(run_results):
     assert sl["all"]["faithfulness"] == "n/a"  # no judge without HTP_LLM_BASE_URL: never a made-up number
     assert sl["all"]["latency_p95_ms"] >= sl["all"]["latency_p50_ms"] > 0
     base = run_results["baselines"]
-    assert set(base) == {"product", "bm25s-default", "bm25-underthesea", "dense-only", "lexical-only"}
+    assert set(base) == {"product", "bm25s-default", "bm25-underthesea", "naive-hybrid", "dense-only",
+                         "lexical-only"}
     assert base["product"]["all"]["n"] == 3 and 0 <= base["bm25s-default"]["all"]["recall@5"] <= 1
 
 
