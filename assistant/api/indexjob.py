@@ -14,8 +14,6 @@ import sys
 import threading
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from ..config import Settings
 
 
@@ -30,8 +28,6 @@ def settings_env(settings: Settings, base: dict[str, str] | None = None) -> dict
         key = f"HTP_{name.upper()}"
         if value is None:
             env.pop(key, None)
-        elif isinstance(value, BaseModel):  # a nested settings group: JSON, which pydantic-settings parses back
-            env[key] = value.model_dump_json()
         elif isinstance(value, (list, dict)):
             env[key] = json.dumps(value, ensure_ascii=False)
         elif hasattr(value, "model_dump_json"):  # a nested policy (Settings.ranking): JSON, as it is read back
