@@ -41,6 +41,7 @@ class RankingPolicy(BaseModel):
     # A question nearer the out-of-scope examples is still answered when the first article's probability and its
     # word coverage reach these (scope by answerability).
     scope_override: float = 0.7
+    weak_override: float = 0.8  # nor is it refused for low word coverage when the first article reaches this
     scope_override_coverage: float = 0.6
 
 

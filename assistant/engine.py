@@ -361,6 +361,10 @@ class Assistant:
             res.coverage >= pol.scope_override_coverage
 
     def _weak(self, pq: ParsedQuery, res: SearchResult) -> bool:
+        """Word coverage below the threshold, unless the ranker is confident: a chatty question ("Bên em là DN
+        trong KCNC TP.HCM, chuẩn bị xin GPLĐ cho kỹ sư …") dilutes coverage without being any less answerable."""
+        if res.articles and res.articles[0].score >= self.settings.ranking.weak_override:
+            return False
         return self.confidence(res, pq) < self.refusal_threshold(pq)
 
     # ---- scope (nearest example questions in the embedding space) ----------------------------------------
