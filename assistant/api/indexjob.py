@@ -30,6 +30,8 @@ def settings_env(settings: Settings, base: dict[str, str] | None = None) -> dict
             env.pop(key, None)
         elif isinstance(value, (list, dict)):
             env[key] = json.dumps(value, ensure_ascii=False)
+        elif hasattr(value, "model_dump_json"):  # a nested policy (Settings.ranking): JSON, as it is read back
+            env[key] = value.model_dump_json()
         elif isinstance(value, bool):
             env[key] = "true" if value else "false"
         elif isinstance(value, dt.date):
