@@ -20,7 +20,10 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 DOCS = Path(os.environ.get("HTP_SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="htp-screens-"))
 Q = "Điều kiện thành lập khu công nghệ cao là gì?"
-PROCEDURAL = "Hồ sơ đề nghị cấp Giấy chứng nhận doanh nghiệp công nghệ cao gồm những gì?"
+# A dossier question the small index answers with a dossier clause (NĐ 219/2025 Điều 20): it gets a procedure
+# card. (On the small index the high-tech-enterprise dossier is not held, and a card is only built from clauses
+# that state a dossier, an authority, a time limit or a step.)
+PROCEDURAL = "Hồ sơ đề nghị cấp giấy phép lao động gồm những gì?"
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 STAFF_PW = "mật-khẩu-thử-nghiệm"
 
