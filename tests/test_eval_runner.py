@@ -75,7 +75,7 @@ def test_tvpl_loader(tmp_path, monkeypatch):
          "tier": "A: ..."},
         {"id": "T2", "question": "Điều kiện bảo hộ sáng chế?", "cited": ["Điều 68 Luật Sở hữu trí tuệ 2005"]},
         {"id": "T3", "question": "Ưu đãi thuế cho dự án công nghệ cao?",
-         "cited": ["Điều 13 Luật Thuế thu nhập doanh nghiệp 2025", "Điều 3 Thông tư 33/2025/TT-BKHCN"],
+         "cited": ["Điều 13 Luật Thuế thu nhập doanh nghiệp 2025", "Điều 3 Thông tư 30/2025/TT-BKHCN"],
          "as_of": "2020 (trả lời công văn ngày 20/4/2020)"},
     ]
     _write(tmp_path / "tvpl-qa.jsonl", rows)
