@@ -312,6 +312,8 @@ class Assistant:
         if not res.articles:
             return Verdict("weak_evidence")
         if pq.missing_refs and not pq.refs:
+            if any(t.about in pq.missing_refs for t in res.status):
+                return Verdict()  # its status is stated by a text held: answered from that provision
             return Verdict("not_in_corpus")  # a text the corpus does not hold: say so, cite nothing
         if any(r.article for r in pq.refs) and res.articles[0].best.document in {r.number for r in pq.refs}:
             return Verdict()  # an explicit "Điều N <document>" that exists is always answered

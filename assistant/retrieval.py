@@ -263,8 +263,10 @@ class HybridRetriever:
         cand = set(np.argsort(-lex)[: self.candidates].tolist()) if lex.max() > 0 else set()
         cand |= set(dense_scores)
         # "Nghị định 10/2024 còn hiệu lực không?": the provision that ends it, found through the catalog.
-        status = status_targets(q.text, [r.number for r in q.refs if not r.article], self.catalog, as_of,
-                                self._landmarks(gen), q.intents)
+        # Texts named but not held count too: a held text may state their status ("NĐ 239/2025 còn hiệu lực
+        # không?" → Điều 111 k3 NĐ 96/2026).
+        status = status_targets(q.text, [r.number for r in q.refs if not r.article] + list(q.missing_refs),
+                                self.catalog, as_of, self._landmarks(gen), q.intents)
         wanted = {(r.number, r.article) for r in q.refs if r.article} | {(t.document, t.article) for t in status}
         cand |= self._reference_nodes(gen, wanted)
         if not cand:
