@@ -117,7 +117,7 @@ def best_text(art: Article, clause_no: str | None) -> str:
 def choose(corpus: Corpus, catalog: Catalog, articles: list[ArticleHit], q: ParsedQuery, as_of: dt.date,
            max_citations: int = 3, sibling_ratio: float = 0.8,
            pinned: frozenset[tuple[str, str]] = frozenset(), secondary_min: float = 0.0,
-           secondary_ratio: float = 0.6) -> list[Chosen]:
+           secondary_ratio: float = 0.6, links=None) -> list[Chosen]:
     """The provisions to cite: the best clause of each of the best articles (at most `max_citations` articles),
     and of the first article also its runner-up clause when that scores at least `sibling_ratio` of the best:
     "miễn thuế mấy năm" finds both the clause on when the exemption starts and the one that says how long.
@@ -163,6 +163,22 @@ def choose(corpus: Corpus, catalog: Catalog, articles: list[ArticleHit], q: Pars
                 out.append(_chosen(meta, art, runner.clause, qwords, a.score - abs(best.score - runner.score),
                                    a.in_force, "runner_up_clause"))
         seen_articles += 1
+    # A provision is read with its amendment (a documented policy): the article the first one amends, or that amends
+    # it, when the search found it among the first ten and it is in force, is cited right after the first article.
+    if out and links is not None:
+        first = (out[0].meta.number, out[0].article.number)
+        cited = {(c.meta.number, c.article.number) for c in out}
+        for a in articles[:10]:
+            key = (a.document, a.article)
+            if key in cited or not a.in_force or key not in links.linked(first):
+                continue
+            doc, meta = corpus.get(a.document), catalog.by_number(a.document)
+            art = doc.article(a.article) if doc is not None else None
+            if art is None or meta is None:
+                continue
+            at = 1 + sum(1 for c in out[1:] if (c.meta.number, c.article.number) == first)
+            out.insert(at, _chosen(meta, art, a.best.clause, qwords, a.score, a.in_force, "amendment"))
+            break
     # The provisions answering a question on a text's status lead (a documented policy); the rest keep the
     # ranking's order, which already weighs validity, OCR copies and doubtful texts.
     out.sort(key=lambda c: (c.meta.number, c.article.number) not in pinned)

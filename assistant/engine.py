@@ -250,7 +250,8 @@ class Assistant:
             chosen = choose(self.corpus, self.catalog, res.articles, pq, as_of,
                             sibling_ratio=self.settings.sibling_clause_ratio,
                             pinned=frozenset((t.document, t.article) for t in res.status),
-                            secondary_min=pol.secondary_min, secondary_ratio=pol.secondary_ratio)
+                            secondary_min=pol.secondary_min, secondary_ratio=pol.secondary_ratio,
+                            links=self.retriever.amendments())
             cits = [to_citation(c, self.catalog, as_of, lang, i + 1) for i, c in enumerate(chosen)]
             found = {(a.document, a.article) for a in res.articles[:k]}
             notes = (validity_notes(cits, self.catalog, as_of, lang)

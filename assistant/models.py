@@ -26,7 +26,8 @@ class Citation(BaseModel):
                                                             "status_note says why")
     index: int = Field(default=0, description="1-based number used in the answer text")
     reason: str = Field(default="ranked", description="why it is cited: top_ranked, states_facet, states_quantity, "
-                                                      "runner_up_clause, also_ranked, status_provision")
+                                                      "runner_up_clause, also_ranked, status_provision, "
+                                                      "amendment")
     facets: list[str] = Field(default_factory=list, description="what the provision states: dossier, authority, "
                                                                   "time_limit, duration, rate, conditions …")
     score: float = Field(default=0.0, description="the ranker's probability that its article answers")

@@ -106,9 +106,10 @@ def test_docx_in_scope(assistant, tmp_path):
         assert c.citation in head and c.status_note in head
         for line in c.quote.splitlines():
             assert line.strip() in quotes
-    # The repealed decree is flagged with the pipeline's own note
-    assert ans.notes
-    assert "Lưu ý về hiệu lực" in text and "không còn hiệu lực" in text
+    # A repealed basis (10/2024/NĐ-CP, when the answer cites it) is flagged with the pipeline's own note
+    if any(not c.in_force for c in ans.citations):
+        assert ans.notes
+        assert "Lưu ý về hiệu lực" in text and "không còn hiệu lực" in text
 
     # Closing, signature, recipients
     for s in ("Trân trọng./.", "KT. TRƯỞNG BAN", "PHÓ TRƯỞNG BAN", "(Ký, ghi rõ họ tên, đóng dấu)", "Nơi nhận:",

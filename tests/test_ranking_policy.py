@@ -244,3 +244,21 @@ def test_no_procedure_card_is_built_from_a_transition_clause(assistant):
         dossier_art.clauses[0]
     card = Assistant._card([_chosen(wp.meta, dossier_art, c.number, set(), 0.9, True)])
     assert card is not None and not card.empty()
+
+
+def test_the_first_article_is_cited_with_its_amendment_when_the_search_found_it(assistant):
+    from assistant.amendments import AmendmentLinks
+
+    cat = assistant.catalog
+    links = AmendmentLinks()
+    links.add(("133/2025/QH15", "25"), ("67/2025/QH15", "13"))
+    q = parse_query("Thuế suất ưu đãi TNDN cho dự án công nghệ cao là bao nhiêu?", cat)
+    first = _art("67/2025/QH15", "13", 0.8, True, [("1", 0.8)])
+    other = _art("219/2025/NĐ-CP", "21", 0.5, True, [("1", 0.5)])
+    amending = _art("133/2025/QH15", "25", 0.05, True, [("7", 0.05)])
+    chosen = choose(assistant.corpus, cat, [first, other, amending], q, AS_OF, links=links)
+    got = [(c.meta.number, c.article.number, c.reason) for c in chosen]
+    assert got[1] == ("133/2025/QH15", "25", "amendment")  # right after the first article, despite its score
+    # not linked, or not found among the first ten: nothing is added
+    assert all(c.reason != "amendment" for c in choose(assistant.corpus, cat, [first, other], q, AS_OF,
+                                                       links=links))

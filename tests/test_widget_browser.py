@@ -199,7 +199,7 @@ def test_staff_page_shows_conversation_and_provisions(server, browser):
     staff = new_page(browser, problems, viewport={"width": 1440, "height": 900})
     staff.goto(f"{server}/staff?session={sid}")  # the sign-in page first, then back to this session
     sign_in(staff, "lan")
-    expect(staff.locator(".turn .q")).to_contain_text("Hồ sơ đề nghị cấp Giấy chứng nhận")
+    expect(staff.locator(".turn .q")).to_contain_text(PROCEDURAL)
     expect(staff.locator(".prov .article").first).to_be_visible(timeout=20_000)
     assert staff.locator(".prov").count() == staff.locator(".turn .chip").count() >= 1
     assert staff.locator(".prov .hl").count() >= 1
