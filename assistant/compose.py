@@ -376,10 +376,9 @@ def facet_span(quote: str, facets: frozenset[str], quantity: list) -> str | None
             lines = [x.strip() for x in quote.splitlines() if x.strip()]
             items = [x for x in lines if _ITEM.match(x)]
             if items:
-                intro = next((x for x in lines if not _ITEM.match(x)), "")
-                text = "; ".join([intro.rstrip(":;")] if intro else [] + [])
+                intro = next((x for x in lines if not _ITEM.match(x)), "").rstrip(":;")
                 body = "; ".join(_first_sentences(x, 140) for x in items[:8])
-                return _first_sentences(f"{text}: {body}" if text else body, 600)
+                return _first_sentences(f"{intro}: {body}" if intro else body, 600)
         rx = STATES[f]
         for u in units:
             if rx.search(" ".join(fold(u).lower().split())):

@@ -384,14 +384,13 @@ class HybridRetriever:
         out = []
         for a in arts:
             meta = self.catalog.by_number(a.document)
-            title_words, _ = toks.titles.get((a.document, a.article), (frozenset(), ""))
+            title_words, title = toks.titles.get((a.document, a.article), (frozenset(), ""))
             clause_words = set()
             for h in a.clauses[:3]:
                 clause_words |= toks.nodes.get(h.node_id, frozenset())
             best_text = gen.nodes[a.best.node_id].text if a.best.node_id in gen.nodes else ""
             any_facets = frozenset().union(*(stated_facets(gen.nodes[h.node_id].text) for h in a.clauses[:3]
                                              if h.node_id in gen.nodes))
-            title = toks.titles.get((a.document, a.article), (frozenset(), ""))[1]
             fused_sorted = sorted((h.fused for h in a.clauses), reverse=True)
             out.append(features.Candidate(
                 document=a.document, article=a.article, doc_type=meta.type if meta else "",
