@@ -119,34 +119,27 @@ def stated_facets(text: str) -> frozenset[str]:
     return frozenset(got)
 
 
+# What an article title names, and the facets that says it states ("Trình tự, thủ tục …" → procedure, time limit).
+TITLE_FACETS: list[tuple[re.Pattern, frozenset[str]]] = [
+    (_rx(r"\bho so\b"), frozenset({"dossier"})),
+    (_rx(r"\btham quyen\b|\bco quan\b"), frozenset({"authority"})),
+    (_rx(r"\btrinh tu\b|\bthu tuc\b"), frozenset({"procedure", "time_limit"})),
+    (_rx(r"\bthue suat\b|\bmuc\b"), frozenset({"rate", "amount"})),
+    (_rx(r"\bthoi han\b|\bthoi gian\b"), frozenset({"duration", "time_limit"})),
+    (_rx(r"\bdieu kien\b|\btieu chi\b|\btieu chuan\b"), frozenset({"conditions"})),
+    (_rx(r"\bdoi tuong\b|\bpham vi\b"), frozenset({"eligibility"})),
+    (_rx(r"\bgiai thich tu ngu\b"), frozenset({"definition"})),
+    (_rx(r"\bchuyen tiep\b"), frozenset({"transition"})),
+    (_rx(r"\bhieu luc\b"), frozenset({"effect"})),
+    (_rx(r"\buu dai\b|\bmien\b|\bgiam\b|\bho tro\b"), frozenset({"benefit"})),
+]
+
+
 @lru_cache(maxsize=16384)
 def title_facets(title: str) -> frozenset[str]:
     """Facets an article title names ("Hồ sơ, trình tự, thủ tục cấp …" → dossier, procedure)."""
     t = _fold(title)
-    out = set()
-    if re.search(r"\bho so\b", t):
-        out.add("dossier")
-    if re.search(r"\btham quyen\b|\bco quan\b", t):
-        out.add("authority")
-    if re.search(r"\btrinh tu\b|\bthu tuc\b", t):
-        out |= {"procedure", "time_limit"}
-    if re.search(r"\bthue suat\b|\bmuc\b", t):
-        out |= {"rate", "amount"}
-    if re.search(r"\bthoi han\b|\bthoi gian\b", t):
-        out |= {"duration", "time_limit"}
-    if re.search(r"\bdieu kien\b|\btieu chi\b|\btieu chuan\b", t):
-        out.add("conditions")
-    if re.search(r"\bdoi tuong\b|\bpham vi\b", t):
-        out.add("eligibility")
-    if re.search(r"\bgiai thich tu ngu\b", t):
-        out.add("definition")
-    if re.search(r"\bchuyen tiep\b", t):
-        out.add("transition")
-    if re.search(r"\bhieu luc\b", t):
-        out.add("effect")
-    if re.search(r"\buu dai\b|\bmien\b|\bgiam\b|\bho tro\b", t):
-        out.add("benefit")
-    return frozenset(out)
+    return frozenset().union(*(facets for rx, facets in TITLE_FACETS if rx.search(t)))
 
 
 # Facets for which the lead can state the thing asked in one span (the procedure card reads the same ones).

@@ -204,10 +204,9 @@ class HybridRetriever:
         return self.weight_noaccent if q.accentless else self.weight_vi
 
     def search(self, q: ParsedQuery, as_of: dt.date, k: int = 10, dense: bool = True,
-               lexical: bool = True, context_docs: frozenset[str] = frozenset(),
-               context_bonus: float = 0.0) -> SearchResult:
+               lexical: bool = True, context_docs: frozenset[str] = frozenset()) -> SearchResult:
         """retrieve → rank. `context_docs`: the texts the previous answer cited, which a follow-up most likely
-        stays in (a ranking feature). `context_bonus` is kept for callers of the earlier signature and unused."""
+        stays in (a ranking feature)."""
         pool = self.retrieve(q, as_of, dense, lexical)
         if pool is None:
             return SearchResult([], [], self._mode_name(dense), {})

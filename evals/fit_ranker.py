@@ -20,10 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.ranking.features import FEATURES, derive
-
-# Columns `derive` computes from the others: rows collected before they existed are completed on loading.
-DERIVED = {"fused_rr", "lex_rr", "dense_rr", "doc_max", "doc_count", "fused_in_force", "fused_ocr", "fused_closing"}
+from assistant.ranking.features import DERIVED, FEATURES, derive
 from assistant.ranking.model import MODEL_FILE, LinearRanker
 
 TRAIN_SUITES = ["dev", "followup", "validity", "holdout", "fresh", "tvpl"]
@@ -125,7 +122,7 @@ def metrics(rank_list: list[int | None]) -> dict[str, float]:
 
 
 def _folds(rows: list[QueryRows], k: int, seed: int) -> list[list[int]]:
-    # Follow-up chains and paraphrases share a uid prefix family only within a suite; questions are the unit.
+    # Questions are the unit: all candidate rows of one question stay in one fold.
     rng = np.random.default_rng(seed)
     idx = rng.permutation(len(rows))
     return [sorted(idx[i::k].tolist()) for i in range(k)]

@@ -128,6 +128,11 @@ def matrix(cands: list[Candidate], asked: frozenset[str], earlier: bool, languag
     return derive(x, [c.document for c in cands])
 
 
+# The columns `derive` computes from the others (rows stored before such a column existed are completed with it).
+DERIVED = frozenset({"fused_rr", "lex_rr", "dense_rr", "doc_max", "doc_count", "fused_in_force", "fused_ocr",
+                     "fused_closing"})
+
+
 def derive(x: np.ndarray, documents: list[str]) -> np.ndarray:
     """The columns computed from other columns of the same question (ranks, document strength, interactions);
     also applied to stored rows when the ranker is refitted."""
