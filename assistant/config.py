@@ -125,6 +125,11 @@ class Settings(BaseSettings):
     # 256 KiB, applies first; larger texts go through `htp corpus add`).
     corpus_upload_max_bytes: int = 256 * 1024
 
+    # Sessions, feedback, hand-over requests and staff sign-ins live in one database: by default a SQLite file in
+    # data_dir (one host); several workers on several hosts share a server instead, e.g.
+    # HTP_DATABASE_URL=postgresql+psycopg://user:password@db-host/htp (assistant/db.py).
+    database_url: str | None = None
+
     def today(self) -> dt.date:
         return self.as_of or dt.date.today()
 
@@ -135,6 +140,10 @@ class Settings(BaseSettings):
     @property
     def db_path(self) -> Path:
         return self.data_dir / "app.sqlite3"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.db_path}"
 
 
 def apply_hub_policy(settings: Settings) -> None:
