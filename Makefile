@@ -3,12 +3,12 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: serve test index eval bench clean browser
+.PHONY: serve test index eval bench clean browser postgres
 
 serve: $(VENV)/.installed
 	$(BIN)/htp serve
 
-test: $(VENV)/.installed-dev browser
+test: $(VENV)/.installed-dev browser postgres
 	$(BIN)/python -m pytest
 
 index: $(VENV)/.installed
@@ -38,6 +38,14 @@ browser:
 		echo "make test: installing Debian's chromium with apt-get for the browser tests (a few minutes)"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "chromium could not be installed: the browser test will be skipped"; fi
+
+# The database tests (tests/test_db_server.py) start a throw-away PostgreSQL server; install Debian's when we can
+# (root + apt), else they are skipped.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "make test: installing Debian's postgresql with apt-get for the database tests (a minute or two)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+		|| echo "postgresql could not be installed: the database server tests will be skipped"; fi
 
 clean:
 	rm -rf .htp eval-out bench-out

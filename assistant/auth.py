@@ -2,7 +2,7 @@
 
 Accounts are configured (``HTP_STAFF`` as JSON and/or a staff file, default ``data_dir/staff.json``), each with a
 bcrypt password hash made by ``htp staff add`` (the ``bcrypt`` library: no hand-rolled crypto). A sign-in
-creates a server-side session in the same SQLite file as the conversations: the browser holds a random
+creates a server-side session in the same database as the conversations (assistant/db.py): the browser holds a random
 256-bit token in an HttpOnly, SameSite=Strict cookie; the database holds only its SHA-256, the user, the role,
 a CSRF token and the expiry. Sign-out deletes the row, so a copied cookie stops working at once.
 
@@ -16,15 +16,15 @@ import hashlib
 import json
 import re
 import secrets
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import bcrypt
+from sqlalchemy import Engine, delete, insert, select, update
 
 from .config import Settings
+from .db import init_db, staff_sessions as SS
 
 ROLES = ("staff", "admin")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -33,14 +33,6 @@ COOKIE = "htp_staff"
 CSRF_HEADER = "x-csrf-token"
 # Checked against when the username is unknown, so a wrong name costs the same time as a wrong password.
 _DUMMY_HASH = bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds=12))
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS staff_sessions (
-  token_hash TEXT PRIMARY KEY, username TEXT NOT NULL, role TEXT NOT NULL, csrf TEXT NOT NULL,
-  created REAL NOT NULL, expires REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS staff_sessions_expires ON staff_sessions(expires);
-"""
-
 
 class StaffConfigError(ValueError):
     pass
@@ -163,25 +155,15 @@ def _digest(token: str) -> str:
 
 
 class StaffAuth:
-    """Accounts (re-read when the staff file changes) and sign-in sessions (SQLite, shared by all workers)."""
+    """Accounts (re-read when the staff file changes) and sign-in sessions (in the database, shared by all workers)."""
 
-    def __init__(self, settings: Settings, db_path: Path | None = None):
+    def __init__(self, settings: Settings, db_path: Path | str | Engine | None = None):
+        """`db_path`: a SQLite file, a database URL or an engine; by default the app's database (Settings.db_url)."""
         self.settings = settings
-        self.path = db_path or settings.db_path
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        self.engine = init_db(db_path or settings.db_url)
+        self.path = db_path if isinstance(db_path, Path) else None
         self._accounts: dict[str, StaffAccount] = {}
         self._stamp: object = object()
-        with self._conn() as c:
-            c.executescript(_SCHEMA)
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(str(self.path), timeout=30)
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-        return conn
 
     # ------------------------------------------------------------------ accounts
     def accounts(self) -> dict[str, StaffAccount]:
@@ -207,10 +189,10 @@ class StaffAuth:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = time.time()
         expires = now + 60 * self.settings.staff_session_minutes
-        with self._conn() as c:
-            c.execute("DELETE FROM staff_sessions WHERE expires < ?", (now,))
-            c.execute("INSERT INTO staff_sessions VALUES (?,?,?,?,?,?)",
-                      (_digest(token), acct.username, acct.role, csrf, now, expires))
+        with self.engine.begin() as c:
+            c.execute(delete(SS).where(SS.c.expires < now))
+            c.execute(insert(SS).values(token_hash=_digest(token), username=acct.username, role=acct.role, csrf=csrf,
+                                        created=now, expires=expires))
         return token, StaffUser(acct.username, acct.role, acct.name, acct.title, csrf, expires)
 
     def user(self, token: str | None) -> tuple[StaffUser | None, str]:
@@ -219,8 +201,9 @@ class StaffAuth:
             return None, "missing"
         if len(token) > 200:
             return None, "invalid"
-        row = self._conn().execute("SELECT username, role, csrf, expires FROM staff_sessions WHERE token_hash=?",
-                                   (_digest(token),)).fetchone()
+        with self.engine.connect() as c:
+            row = c.execute(select(SS.c.username, SS.c.role, SS.c.csrf, SS.c.expires)
+                            .where(SS.c.token_hash == _digest(token))).first()
         if row is None:
             return None, "invalid"
         username, role, csrf, expires = row
@@ -234,10 +217,10 @@ class StaffAuth:
 
     def sign_out(self, token: str | None) -> None:
         if token:
-            with self._conn() as c:
-                c.execute("DELETE FROM staff_sessions WHERE token_hash=?", (_digest(token),))
+            with self.engine.begin() as c:
+                c.execute(delete(SS).where(SS.c.token_hash == _digest(token)))
 
     def expire_now(self, token: str) -> None:
         """Tests and admin tooling: make a session expired without waiting."""
-        with self._conn() as c:
-            c.execute("UPDATE staff_sessions SET expires=? WHERE token_hash=?", (time.time() - 1, _digest(token)))
+        with self.engine.begin() as c:
+            c.execute(update(SS).where(SS.c.token_hash == _digest(token)).values(expires=time.time() - 1))

@@ -115,7 +115,7 @@ class Assistant:
     @property
     def sessions(self) -> SessionStore:
         if self._sessions is None:
-            self._sessions = SessionStore(self.settings.db_path, self.settings.history_turns)
+            self._sessions = SessionStore(self.settings.db_url, self.settings.history_turns)
         return self._sessions
 
     def warm_up(self) -> None:

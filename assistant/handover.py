@@ -1,8 +1,9 @@
 """Hand-over requests: a conversation the assistant could not settle, handed to the park's staff with a named
 person, a defined task and a deadline ("rõ người, rõ việc, rõ thời hạn").
 
-Stored in the same SQLite file as the sessions (WAL; one transaction per change, the change and its log entry
-together, so a server killed mid-write leaves either both or neither). Every change is logged with who and when.
+Stored in the same database as the sessions (assistant/db.py: a SQLite file, or a database server shared by several
+workers; one transaction per change, the change and its log entry together, so a server killed mid-write leaves
+either both or neither). Every change is logged with who and when.
 The investor holds an unguessable reference code (80 random bits), the only way to read their request.
 """
 from __future__ import annotations
@@ -13,12 +14,14 @@ import io
 import json
 import re
 import secrets
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import JSON, Connection, Engine, Integer, Row, cast, exc, func, insert, select, update
+
+from .db import init_db, request_events as EV, requests as R
 
 STATUSES = ("new", "in_progress", "answered", "closed")
 STATUS_LABELS = {
@@ -30,20 +33,6 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, 
 CODE = re.compile(r"^HTP(-[0-9A-HJKMNP-TV-Z]{4}){4}$")
 CSV_COLUMNS = ["id", "code", "status", "created", "due", "overdue", "assignee", "name", "organisation", "contact",
                "question", "turns", "replied_at", "replied_by", "closed_at", "working_days_to_reply"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS requests (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, code TEXT UNIQUE NOT NULL, session_id TEXT, created REAL NOT NULL,
-  updated REAL NOT NULL, created_day TEXT NOT NULL, due TEXT NOT NULL, status TEXT NOT NULL, assignee TEXT,
-  name TEXT NOT NULL, organisation TEXT, contact TEXT NOT NULL, message TEXT, language TEXT,
-  question TEXT, transcript TEXT NOT NULL, reply TEXT, replied_by TEXT, replied_at REAL, closed_at REAL);
-CREATE INDEX IF NOT EXISTS requests_status ON requests(status, due);
-CREATE TABLE IF NOT EXISTS request_events (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, request_id INTEGER NOT NULL, at REAL NOT NULL, actor TEXT NOT NULL,
-  action TEXT NOT NULL, detail TEXT);
-CREATE INDEX IF NOT EXISTS request_events_request ON request_events(request_id, id);
-"""
-
 
 class RequestError(ValueError):
     """A change that is not allowed in the request's current state (409) or bad input (422)."""
@@ -98,10 +87,11 @@ def _clean(text: object, limit: int) -> str:
 
 
 class RequestStore:
-    def __init__(self, path: Path, due_working_days: int = 5, holidays: list[str] | None = None,
+    def __init__(self, path: Path | str | Engine, due_working_days: int = 5, holidays: list[str] | None = None,
                  timezone: str = "Asia/Ho_Chi_Minh"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+        """`path`: a SQLite file, a database URL (Settings.db_url) or an engine."""
+        self.engine = init_db(path)
+        self.path = path if isinstance(path, Path) else None
         self.due_working_days = due_working_days
         self.holidays = {dt.date.fromisoformat(h) for h in (holidays or [])}
         try:
@@ -109,29 +99,19 @@ class RequestStore:
         except Exception:  # noqa: BLE001 — no tz database: Vietnam has no DST, a fixed offset is exact
             tz = dt.timezone(dt.timedelta(hours=7))
         self.clock = Clock(tz)
-        self._local = threading.local()
-        with self._conn() as c:
-            c.execute("PRAGMA journal_mode=WAL")
-            c.executescript(_SCHEMA)
+        # The inbox needs no transcripts: their length only, not megabytes of parsed answers. The column is text:
+        # PostgreSQL's json_array_length wants it cast to json, SQLite's (json1) reads text.
+        t = cast(R.c.transcript, JSON) if self.engine.dialect.name == "postgresql" else R.c.transcript
+        self._turns = func.json_array_length(t, type_=Integer).label("turns")
 
     @classmethod
     def from_settings(cls, settings) -> "RequestStore":
-        return cls(settings.db_path, settings.handover_due_working_days, settings.holidays, settings.timezone)
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(str(self.path), timeout=30)
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA synchronous=FULL")  # a recorded reply survives a power cut, not only a crash
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
-        return conn
+        return cls(settings.db_url, settings.handover_due_working_days, settings.holidays, settings.timezone)
 
     @staticmethod
-    def _log(c: sqlite3.Connection, rid: int, actor: str, action: str, detail: dict | None, now: float) -> None:
-        c.execute("INSERT INTO request_events (request_id, at, actor, action, detail) VALUES (?,?,?,?,?)",
-                  (rid, now, actor, action, json.dumps(detail or {}, ensure_ascii=False)))
+    def _log(c: Connection, rid: int, actor: str, action: str, detail: dict | None, now: float) -> None:
+        c.execute(insert(EV).values(request_id=rid, at=now, actor=actor, action=action,
+                                    detail=json.dumps(detail or {}, ensure_ascii=False)))
 
     # ------------------------------------------------------------------ investor side
     def create(self, *, name: str, contact: str, transcript: list[dict], session_id: str | None = None,
@@ -151,18 +131,16 @@ class RequestStore:
         for _ in range(5):
             code = new_code()
             try:
-                with self._conn() as c:
-                    cur = c.execute(
-                        "INSERT INTO requests (code, session_id, created, updated, created_day, due, status, name, "
-                        "organisation, contact, message, language, question, transcript) "
-                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (code, session_id, now, now, created_day.isoformat(), due.isoformat(), "new", name,
-                         organisation, contact, message, language if language in ("vi", "en") else None,
-                         _clean(question, 2000), json.dumps(transcript, ensure_ascii=False)))
-                    rid = int(cur.lastrowid)
+                with self.engine.begin() as c:
+                    rid = int(c.execute(insert(R).values(
+                        code=code, session_id=session_id, created=now, updated=now, created_day=created_day.isoformat(),
+                        due=due.isoformat(), status="new", name=name, organisation=organisation, contact=contact,
+                        message=message, language=language if language in ("vi", "en") else None,
+                        question=_clean(question, 2000), transcript=json.dumps(transcript, ensure_ascii=False),
+                    )).inserted_primary_key[0])
                     self._log(c, rid, "investor", "created", {"due": due.isoformat(), "turns": len(transcript)}, now)
                 return self.get(rid)
-            except sqlite3.IntegrityError:  # a code collision (2^-80): draw again
+            except exc.IntegrityError:  # a code collision (2^-80): draw again
                 continue
         raise RuntimeError("could not allocate a reference code")
 
@@ -170,38 +148,35 @@ class RequestStore:
         c = normalise_code(code)
         if c is None:
             return None
-        row = self._conn().execute("SELECT * FROM requests WHERE code=?", (c,)).fetchone()
+        with self.engine.connect() as conn:
+            row = conn.execute(select(R).where(R.c.code == c)).first()
         return self._row(row) if row else None
 
     # ------------------------------------------------------------------ staff side
     def get(self, rid: int) -> dict | None:
-        row = self._conn().execute("SELECT * FROM requests WHERE id=?", (rid,)).fetchone()
+        with self.engine.connect() as c:
+            row = c.execute(select(R).where(R.c.id == rid)).first()
         return self._row(row) if row else None
 
     def events(self, rid: int) -> list[dict]:
-        rows = self._conn().execute("SELECT at, actor, action, detail FROM request_events WHERE request_id=? "
-                                    "ORDER BY id", (rid,)).fetchall()
-        return [{"at": self.clock.iso(r["at"]), "actor": r["actor"], "action": r["action"],
-                 "detail": json.loads(r["detail"] or "{}")} for r in rows]
+        with self.engine.connect() as c:
+            rows = c.execute(select(EV.c.at, EV.c.actor, EV.c.action, EV.c.detail)
+                             .where(EV.c.request_id == rid).order_by(EV.c.id)).all()
+        return [{"at": self.clock.iso(at), "actor": actor, "action": action, "detail": json.loads(detail or "{}")}
+                for at, actor, action, detail in rows]
 
     def list(self, status: str | None = None, assignee: str | None = None, today: dt.date | None = None) -> list[dict]:
         """Overdue first (most overdue on top), then open ones by due date, then answered, then closed."""
-        # The inbox needs no transcripts: their length only (json1), not megabytes of parsed answers.
-        sql, args = ("SELECT id, code, session_id, created, updated, created_day, due, status, assignee, name, "
-                     "organisation, contact, message, language, question, reply, replied_by, replied_at, closed_at, "
-                     "json_array_length(transcript) AS turns FROM requests"), []
-        where = []
+        stmt = select(*(col for col in R.c if col.name != "transcript"), self._turns)
         if status == "open":
-            where.append("status IN ('new','in_progress')")
+            stmt = stmt.where(R.c.status.in_(OPEN))
         elif status in STATUSES:
-            where.append("status=?")
-            args.append(status)
+            stmt = stmt.where(R.c.status == status)
         if assignee:
-            where.append("assignee=?")
-            args.append(assignee)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        items = [self._row(r, today) for r in self._conn().execute(sql, args).fetchall()]
+            stmt = stmt.where(R.c.assignee == assignee)
+        with self.engine.connect() as c:
+            rows = c.execute(stmt).all()
+        items = [self._row(r, today) for r in rows]
         rank = {"new": 1, "in_progress": 1, "answered": 2, "closed": 3}
         items.sort(key=lambda r: (0 if r["overdue"] else rank[r["status"]], r["due"] if r["status"] != "closed" else "",
                                   -(r["closed_ts"] or 0), r["id"]))
@@ -210,16 +185,17 @@ class RequestStore:
     def _change(self, rid: int, actor: str, action: str, detail: dict, sets: dict, allowed_from: tuple[str, ...],
                 now: float | None = None) -> dict:
         now = time.time() if now is None else now
-        with self._conn() as c:
-            c.execute("BEGIN IMMEDIATE")  # read-check-write under one lock: two staff never both close it
-            row = c.execute("SELECT status FROM requests WHERE id=?", (rid,)).fetchone()
-            if row is None:
+        with self.engine.begin() as c:
+            # Read-check-write under one lock, so two staff never both close it: a write comes first and takes
+            # the lock (SQLite's database write lock, PostgreSQL's row lock) before the status is read; a refusal
+            # below rolls it back.
+            if c.execute(update(R).where(R.c.id == rid).values(updated=now)).rowcount == 0:
                 raise KeyError(rid)
-            if row["status"] not in allowed_from:
-                raise RequestError(f"not allowed while the request is {row['status']}")
-            cols = ", ".join(f"{k}=?" for k in sets)
-            c.execute(f"UPDATE requests SET {cols}, updated=? WHERE id=?", (*sets.values(), now, rid))
-            self._log(c, rid, actor, action, {"from": row["status"], **detail}, now)
+            status = c.execute(select(R.c.status).where(R.c.id == rid)).scalar_one()
+            if status not in allowed_from:
+                raise RequestError(f"not allowed while the request is {status}")
+            c.execute(update(R).where(R.c.id == rid).values(**sets))
+            self._log(c, rid, actor, action, {"from": status, **detail}, now)
         return self.get(rid)
 
     def assign(self, rid: int, assignee: str | None, actor: str) -> dict:
@@ -254,14 +230,15 @@ class RequestStore:
         return self._change(rid, actor, "reopened", {}, {"status": "in_progress", "closed_at": None}, ("closed",))
 
     def log_event(self, rid: int, actor: str, action: str, detail: dict | None = None) -> None:
-        with self._conn() as c:
+        with self.engine.begin() as c:
             self._log(c, rid, actor, action, detail, time.time())
 
     # ------------------------------------------------------------------ views
-    def _row(self, r: sqlite3.Row, today: dt.date | None = None) -> dict:
+    def _row(self, row: Row, today: dt.date | None = None) -> dict:
         today = today or self.clock.day()
+        r = row._mapping
         due = dt.date.fromisoformat(r["due"])
-        full = "transcript" in r.keys()
+        full = "transcript" in r
         transcript = json.loads(r["transcript"] or "[]") if full else None
         return {"id": r["id"], "code": r["code"], "session_id": r["session_id"], "status": r["status"],
                 "status_label": STATUS_LABELS["vi"][r["status"]], "created": self.clock.iso(r["created"]),
