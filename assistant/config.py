@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -38,8 +38,8 @@ class RankingPolicy(BaseModel):
     # Below this probability for every one of the first three articles, the answer says that no provision found
     # states exactly this and shows the closest ones as such (held out, such leads were right about half the time).
     weak_lead: float = 0.15
-    # A question nearer the out-of-scope examples is still answered when the first article's probability and its
-    # word coverage reach these (scope by answerability).
+    # Without the answerability model (HTP_ANSWERABILITY_FILE empty, or no scope margin): a question nearer the
+    # out-of-scope examples is still answered when the first article's probability and its word coverage reach these.
     scope_override: float = 0.7
     weak_override: float = 0.8  # nor is it refused for low word coverage when the first article reaches this
     scope_override_coverage: float = 0.6
@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     # Ranking: the fitted model weighs every signal (legal hierarchy, validity, named texts …); see RankingPolicy.
     ranking: RankingPolicy = RankingPolicy()
     ranker_file: Path | None = None  # a fitted model other than assistant/ranking/model.json (comparisons)
+    # The fitted refusal decision (assistant/ranking/answerable.py); empty (HTP_ANSWERABILITY_FILE=) falls back
+    # to the coverage and scope-margin thresholds below.
+    answerability_file: Path | None = Path(__file__).resolve().parent / "ranking" / "answerable.json"
+
+    @field_validator("answerability_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v):
+        return None if v in ("", None) else v
     top_k: int = 10
     # The best article's runner-up clause is cited too when it scores at least this share of the best clause
     # (the clause that answers is often not the one that matches most words: 0.8 shows the gold clause in

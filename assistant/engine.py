@@ -29,7 +29,8 @@ from .models import Answer, ProcedureCard, QuestionError, RetrievedItem
 from .facets import CARD_FACETS, stated_facets
 from .procedure import extract_card
 from .query import ParsedQuery, parse_query, spell_out
-from .ranking import load_ranker
+from .ranking import RankerError, load_ranker
+from .ranking import answerable as answerability
 from .retrieval import HybridRetriever, IndexHandle, SearchResult
 from .scope import ScopeBankError, ScopeGuard, natural_questions
 from .sessions import SessionStore
@@ -61,6 +62,9 @@ class Verdict:
     reason: str | None = None  # None: answer
     scope_margin: float | None = None
     unstated: AskedConcept | None = None
+    # The answerability model's evidence (hybrid answers without a named text) and its probability.
+    evidence: np.ndarray | None = None
+    p_answerable: float | None = None
 
 
 @dataclass
@@ -97,6 +101,14 @@ class Assistant:
         self._corpus_hashes: dict[str, str] | None = None
         self._scope: ScopeGuard | None = None
         self._scope_error: str | None = None
+        self.answerability = None  # the fitted refusal model; None: the coverage and margin rules decide
+        if s.answerability_file:
+            try:
+                self.answerability = answerability.load_answerability(s.answerability_file)
+            except RankerError as e:
+                if s.answerability_file != answerability.MODEL_FILE:
+                    raise  # a model the user named must exist
+                log.warning("htp: %s; refusing by the coverage and scope-margin rules", e)
 
     @property
     def corpus(self) -> Corpus:
@@ -148,7 +160,8 @@ class Assistant:
         """understand → retrieve and rank → judge → compose → record.
 
         `history` (stateless callers such as the OpenAI-compatible endpoint) replaces the session's turns.
-        `trace`: a list that receives the search result the answer rests on (ranker fitting, diagnostics)."""
+        `trace`: a list that receives the search result the answer rests on, then the verdict (model fitting,
+        diagnostics)."""
         t0 = time.perf_counter()
         q = clean_question(question, self.settings.max_message_chars)
         as_of = as_of or self.settings.today()
@@ -163,6 +176,8 @@ class Assistant:
             trace.append(res)
         t = time.perf_counter()
         verdict = self.judge(u, res)
+        if trace is not None:
+            trace.append(verdict)
         ans = self.compose(u, res, verdict, as_of, k)
         u.timings["compose"] = (time.perf_counter() - t) * 1000
         if session_id and record:
@@ -213,7 +228,7 @@ class Assistant:
         """Whether to answer, and if not, why (refusal_reason); notes that go with either."""
         pq, own, lang = u.pq, u.own, u.lang
         u.notes = missing_notes(pq.missing_refs, self.catalog, lang) + self._absent_article_notes(own, lang)
-        verdict = self._verdict(pq, res)
+        verdict = self._verdict(pq, res, u.ctx.follow_up)
         if verdict.reason is None and u.ctx.follow_up and u.own_res is not None:
             own_margin = self._changed_subject(own, u.own_res, res)
             if own_margin is not None:
@@ -308,7 +323,7 @@ class Assistant:
         yield "done", ans
 
     # ------------------------------------------------------------------------------------------ helpers
-    def _verdict(self, pq: ParsedQuery, res: SearchResult) -> Verdict:
+    def _verdict(self, pq: ParsedQuery, res: SearchResult, follow_up: bool = False) -> Verdict:
         """Whether to refuse, and why; each piece of evidence is computed once, in this order."""
         if not res.articles:
             return Verdict("weak_evidence")
@@ -323,14 +338,36 @@ class Assistant:
         if pq.refs:
             return Verdict("weak_evidence" if self._weak(pq, res) else None)
         margin = self.scope_margin(pq, res)
-        if margin is not None and margin > self.scope_threshold(pq) and not self._answerable(res):
-            return Verdict("out_of_scope", margin)
-        if self._weak(pq, res):  # after the scope check: a bank found broken there raises the threshold
-            return Verdict("weak_evidence", margin)
+        x = self._answerability_evidence(pq, res, margin, follow_up)
+        if x is not None and self.answerability is not None:
+            # One fitted decision on all the evidence (assistant/ranking/answerable.py); the reason says which
+            # side of the scope threshold the question fell.
+            p = float(self.answerability.scores(x[None, :])[0])
+            if p < answerability.threshold(self.answerability):
+                reason = "out_of_scope" if margin > self.scope_threshold(pq) else "weak_evidence"
+                return Verdict(reason, margin, evidence=x, p_answerable=p)
+            verdict = Verdict(None, margin, evidence=x, p_answerable=p)
+        else:
+            if margin is not None and margin > self.scope_threshold(pq) and not self._answerable(res):
+                return Verdict("out_of_scope", margin, evidence=x)
+            if self._weak(pq, res):  # after the scope check: a bank found broken there raises the threshold
+                return Verdict("weak_evidence", margin, evidence=x)
+            verdict = Verdict(None, margin, evidence=x)
         nodes = self.handle.generation().nodes
         texts = [nodes[h.node_id].text for a in res.articles[:3] for h in a.clauses[:2] if h.node_id in nodes]
         asked = unstated(pq.text, texts)  # a fine, fee or tax bracket none of the best provisions mentions
-        return Verdict("not_stated" if asked else None, margin, asked)
+        return replace(verdict, reason="not_stated" if asked else None, unstated=asked)
+
+    def _answerability_evidence(self, pq: ParsedQuery, res: SearchResult, margin: float | None,
+                                follow_up: bool) -> np.ndarray | None:
+        """The answerability model's features; None without a scope margin (lexical mode, scope check off)."""
+        if margin is None or res.mode != "hybrid":
+            return None
+        return answerability.features(
+            scores=[a.score for a in res.articles[:3]], coverage=res.coverage,
+            confidence=self.confidence(res, pq), scope_excess=margin - self.scope_threshold(pq),
+            top_dense=res.top_dense, en=pq.language == "en", accentless=pq.accentless, follow_up=follow_up,
+            words=len(content_words(pq.text)))
 
     def _scope_excess(self, pq: ParsedQuery, res: SearchResult) -> float | None:
         """How far the question's scope margin lies above its refusal threshold (None: no scope check)."""
@@ -424,6 +461,8 @@ class Assistant:
             out["top_dense"] = res.top_dense
         if verdict.scope_margin is not None:
             out["scope_margin"] = verdict.scope_margin
+        if verdict.p_answerable is not None:
+            out["answerable"] = verdict.p_answerable
         return out
 
     def refusal_threshold(self, pq: ParsedQuery) -> float:

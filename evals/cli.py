@@ -205,6 +205,90 @@ def fit_ranker_cmd(suites: List[str] = typer.Argument(None, help="training suite
         con.print(f"wrote {F.MODEL_FILE}")
 
 
+@eval_app.command("fit-judge")
+def fit_judge_cmd(suites: List[str] = typer.Argument(None, help="training suites (default: dev followup validity "
+                                                                 "holdout fresh tvpl)"),
+                  rows: Path = typer.Option(Path("eval-out/judge/rows.npz"), "--rows",
+                                            help="cache of the collected evidence rows"),
+                  recollect: bool = typer.Option(False, "--recollect", help="collect rows again"),
+                  c: Optional[float] = typer.Option(None, "--c", help="regularisation (default: chosen by CV)"),
+                  max_refused: float = typer.Option(0.02, "--max-refused",
+                                                    help="held-out share of answerable questions it may refuse"),
+                  write: bool = typer.Option(True, "--write/--dry-run",
+                                             help="write assistant/ranking/answerable.json")) -> None:
+    """Collect the judge's evidence on suite questions, cross-validate and fit the answerability model."""
+    import json
+    import tempfile
+
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from assistant.config import get_settings
+    from assistant.engine import Assistant
+    from assistant.sessions import SessionStore
+
+    from . import fit_judge as F
+    from .suite import SuiteError, load_suites
+
+    specs = suites or F.TRAIN_SUITES
+    con = _console()
+    if recollect or not rows.exists():
+        try:
+            items = load_suites(specs)
+        except SuiteError as e:
+            _err(str(e))
+        # The model switched off: the rows record what the hand-set rules decided on the same evidence.
+        settings = get_settings().model_copy(update={"answerability_file": None})
+        with tempfile.TemporaryDirectory(prefix="htp-fit-judge-") as tmp:
+            a = Assistant(settings, sessions=SessionStore(Path(tmp) / "s.sqlite3", settings.history_turns))
+            a.warm_up()
+            with Progress(console=con) as bar:
+                task = bar.add_task("collect", total=len(items))
+                got = F.collect(a, items, settings.today(), lambda: bar.advance(task))
+        F.save_rows(got, rows)
+    data = F.load_rows(rows)
+    con.print(f"{len(data)} questions reach the decision: {sum(r.answerable for r in data)} answerable, "
+              f"{sum(not r.answerable for r in data)} not")
+    if c is None:
+        c, grid = F.choose_c(data, max_refused)
+        con.print("C by held-out cost (2 × answerable refused + unanswerable answered): " +
+                  ", ".join(f"{k}: {v:.1f}" for k, v in grid.items())
+                  + f" → {c}")
+    p = F.held_out(data, c)
+    thr = F.choose_threshold(data, p["kfold"], max_refused)
+    report = {"threshold": thr, "rules": F.rates(data, lambda r: r.rule_refused)}
+    for kind in ("kfold", "loso"):
+        report[kind] = F.rates([r for r in data if r.uid in p[kind]], lambda r: p[kind][r.uid] < thr)
+    for s in sorted({r.suite for r in data}):
+        rs = [r for r in data if r.suite == s]
+        report[f"suite:{s}"] = {"rules": F.rates(rs, lambda r: r.rule_refused),
+                                "loso": F.rates([r for r in rs if r.uid in p["loso"]],
+                                                lambda r: p["loso"][r.uid] < thr)}
+    report["reliability"] = F.reliability(data, p["kfold"])
+    t = Table(title=f"refusals, held out (C={c}, threshold {thr:.2f}): answerable refused / unanswerable refused")
+    for col in ("slice", "hand-set rules", "model"):
+        t.add_column(col)
+
+    def fmt(r: dict) -> str:
+        return (f"{r['answerable_refused']:.3f} of {r['answerable']} / "
+                f"{r['unanswerable_refused']:.3f} of {r['unanswerable']}")
+
+    t.add_row("all, 5-fold", fmt(report["rules"]), fmt(report["kfold"]))
+    t.add_row("all, leave-one-suite-out", fmt(report["rules"]), fmt(report["loso"]))
+    for s in sorted({r.suite for r in data}):
+        t.add_row(f"suite {s} (left out)", fmt(report[f"suite:{s}"]["rules"]), fmt(report[f"suite:{s}"]["loso"]))
+    con.print(t)
+    con.print("reliability (5-fold): " + ", ".join(f"p {r['p']}: {r['answerable']:.2f} of {r['n']} answerable"
+                                                   for r in report["reliability"]))
+    out = rows.parent / "report.json"
+    out.write_text(json.dumps({"C": c, **report}, indent=1), encoding="utf-8")
+    if write:
+        m = F.write_model(data, c, thr, report, suites=list(specs))
+        con.print("features (standardised coefficients): " +
+                  ", ".join(f"{n} {w:+.2f}" for n, w in m.top_features(len(m.features))))
+        con.print(f"wrote {F.MODEL_FILE}")
+
+
 @eval_app.command("paraphrase")
 def paraphrase_cmd(out: Path = typer.Option(Path("eval-out/paraphrase.json"), "--out")) -> None:
     """Core facts asked many ways: how often the answer leads with the same provision and states the fact."""

@@ -50,7 +50,7 @@ def collect(assistant, items, default_as_of: dt.date, progress=None) -> list[Que
             progress()
         if not (it.answerable and it.relevant) or not trace:
             continue
-        res = trace[-1]
+        res = trace[0]
         cands = [a for a in res.ranked if a.features is not None]
         gold = {g.key for g in it.relevant}
         keys = [(a.document, a.article) for a in cands]

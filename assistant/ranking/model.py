@@ -55,26 +55,30 @@ class LinearRanker:
         return [(self.features[i], float(self.coef[i])) for i in order]
 
 
-def load_ranker(path: Path = MODEL_FILE) -> LinearRanker:
-    """The model file, checked against the features this code computes: a stale file fails loudly."""
+def load_linear(path: Path, features: list[str], what: str, refit: str) -> LinearRanker:
+    """A linear model file, checked against the features this code computes: a stale file fails loudly."""
     try:
         d = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
-        raise RankerError(f"{path}: ranker model missing; fit it with `htp eval fit-ranker`") from e
+        raise RankerError(f"{path}: {what} missing; fit it with `{refit}`") from e
     except json.JSONDecodeError as e:
-        raise RankerError(f"{path}:{e.lineno}: ranker model is not valid JSON: {e.msg}") from e
+        raise RankerError(f"{path}:{e.lineno}: {what} is not valid JSON: {e.msg}") from e
     feats = d.get("features")
-    if feats != FEATURES:
-        raise RankerError(f"{path}: the model was fitted on other features than this code computes "
-                          f"(missing {sorted(set(FEATURES) - set(feats or []))}, extra "
-                          f"{sorted(set(feats or []) - set(FEATURES))}); refit with `htp eval fit-ranker`")
-    n = len(FEATURES)
+    if feats != features:
+        raise RankerError(f"{path}: the {what} was fitted on other features than this code computes "
+                          f"(missing {sorted(set(features) - set(feats or []))}, extra "
+                          f"{sorted(set(feats or []) - set(features))}); refit with `{refit}`")
+    n = len(features)
     arrays = {k: np.asarray(d.get(k, []), dtype=np.float64) for k in ("mean", "scale", "coef")}
     if any(a.shape != (n,) for a in arrays.values()):
         raise RankerError(f"{path}: mean, scale and coef must each hold {n} numbers")
     scale = np.where(arrays["scale"] > 0, arrays["scale"], 1.0)
     return LinearRanker(list(feats), arrays["mean"], scale, arrays["coef"], float(d.get("intercept", 0.0)),
                         str(d.get("version", "")), dict(d.get("info", {})))
+
+
+def load_ranker(path: Path = MODEL_FILE) -> LinearRanker:
+    return load_linear(path, FEATURES, "ranker model", "htp eval fit-ranker")
 
 
 def identity_ranker() -> LinearRanker:

@@ -1,0 +1,56 @@
+"""The answerability model: one fitted refusal decision over the judge's evidence, kept in a versioned file."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from assistant.ranking import RankerError
+from assistant.ranking.answerable import FEATURES, features, load_answerability, threshold
+
+
+def test_the_committed_model_matches_the_features_and_carries_its_threshold_and_figures():
+    m = load_answerability()
+    assert 0.0 < threshold(m) < 1.0
+    assert m.info["cv"]["kfold"]["answerable"] > 100, "fitted and cross-validated on suite questions"
+    strong = features(scores=[0.9, 0.1, 0.05], coverage=0.9, confidence=0.9, scope_excess=-0.05, top_dense=0.9,
+                      en=False, accentless=False, follow_up=False, words=8)
+    weak = features(scores=[0.02, 0.01, 0.01], coverage=0.1, confidence=0.1, scope_excess=0.05, top_dense=0.8,
+                    en=False, accentless=False, follow_up=False, words=8)
+    p_strong, p_weak = m.scores(np.stack([strong, weak]))
+    # A confident ranker with full coverage reads as answerable; no evidence at all does not.
+    assert p_strong >= threshold(m) > p_weak
+
+
+def test_a_stale_or_missing_model_file_fails_with_its_path(tmp_path):
+    stale = tmp_path / "answerable.json"
+    stale.write_text(json.dumps({"features": FEATURES[:-1], "mean": [], "scale": [], "coef": []}), encoding="utf-8")
+    with pytest.raises(RankerError, match="answerable.json.*fit-judge"):
+        load_answerability(stale)
+    with pytest.raises(RankerError, match="missing"):
+        load_answerability(tmp_path / "absent.json")
+
+
+def test_a_named_model_file_that_is_absent_stops_the_assistant(small_settings, tmp_path):
+    from assistant.engine import Assistant
+
+    with pytest.raises(RankerError, match="absent.json"):
+        Assistant(small_settings.model_copy(update={"answerability_file": tmp_path / "absent.json"}))
+
+
+def test_the_judge_decides_with_the_model_and_shows_its_probability(assistant):
+    thr = threshold(assistant.answerability)
+    ans = assistant.answer("Điều kiện để được cấp Giấy chứng nhận doanh nghiệp công nghệ cao là gì?", record=False)
+    assert not ans.refused and ans.evidence["answerable"] >= thr
+    off = assistant.answer("Công thức nấu phở bò ngon nhất là gì?", record=False)
+    assert off.refused and off.evidence["answerable"] < thr
+    assert off.refusal_reason in ("out_of_scope", "weak_evidence")
+
+
+def test_without_the_model_the_hand_set_rules_decide(small_settings):
+    from assistant.engine import Assistant
+
+    a = Assistant(small_settings.model_copy(update={"answerability_file": None}))
+    ans = a.answer("Công thức nấu phở bò ngon nhất là gì?", record=False)
+    assert ans.refused and "answerable" not in ans.evidence
