@@ -212,6 +212,11 @@ def test_staff_page_shows_conversation_and_provisions(server, browser):
             staff.get_by_role("button", name="Soạn công văn").click()
         assert dl.value.suggested_filename.endswith(".docx")
         expect(staff.locator("#status")).to_contain_text("Đã tải xuống")
+    expect(staff.locator("#me")).to_contain_text("Cán bộ")
+    staff.locator("#logout").click()  # the desk page signs out too, for real: the session is gone on the server
+    expect(staff).to_have_url(re.compile(r"/staff/login"))
+    staff.goto(f"{server}/staff?session={sid}")
+    expect(staff).to_have_url(re.compile(r"/staff/login"))
     assert not problems, problems
 
 

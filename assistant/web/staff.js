@@ -9,8 +9,17 @@
   var csrf = "";  // the sign-in's CSRF token: drafts of a conversation are a staff action
   fetch("/api/staff/me", { credentials: "same-origin" }).then(function (r) {
     if (r.status === 401) { location.assign("/staff/login?next=" + encodeURIComponent(location.pathname + location.search)); return; }
-    return r.json().then(function (j) { csrf = j.csrf_token || ""; });
+    return r.json().then(function (j) {
+      csrf = j.csrf_token || "";
+      $("me").textContent = j.name + " · " + (j.role === "admin" ? "Quản trị" : "Cán bộ");
+    });
   }).catch(function () {});
+  // Sign-out deletes the server-side session (the cookie alone is worthless afterwards), then back to sign-in.
+  $("logout").addEventListener("click", function () {
+    fetch("/api/staff/logout", { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: "{}" })
+      .finally(function () { location.assign("/staff/login"); });
+  });
 
   function h(tag, props) {
     var el = document.createElement(tag);
