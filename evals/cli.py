@@ -128,6 +128,20 @@ def compare_cmd(a: Path = typer.Argument(..., help="baseline results.json (or it
     typer.echo(f"wrote {target}")
 
 
+def _collect(settings, items, collect, tmp: Path, con):
+    """Training rows from suite items: a warmed-up assistant with a throw-away session store, a progress bar."""
+    from rich.progress import Progress
+
+    from assistant.engine import Assistant
+    from assistant.sessions import SessionStore
+
+    a = Assistant(settings, sessions=SessionStore(tmp / "s.sqlite3", settings.history_turns))
+    a.warm_up()
+    with Progress(console=con) as bar:
+        task = bar.add_task("collect", total=len(items))
+        return collect(a, items, settings.today(), lambda: bar.advance(task))
+
+
 @eval_app.command("fit-ranker")
 def fit_ranker_cmd(suites: List[str] = typer.Argument(None, help="training suites (default: dev followup validity "
                                                                   "holdout fresh tvpl)"),
@@ -141,13 +155,10 @@ def fit_ranker_cmd(suites: List[str] = typer.Argument(None, help="training suite
     import json
     import tempfile
 
-    from rich.progress import Progress
     from rich.table import Table
 
     from assistant.config import get_settings
-    from assistant.engine import Assistant
     from assistant.ranking.model import RankerError, identity_ranker, load_ranker
-    from assistant.sessions import SessionStore
 
     from . import fit_ranker as F
     from .suite import SuiteError, load_suites
@@ -168,11 +179,7 @@ def fit_ranker_cmd(suites: List[str] = typer.Argument(None, help="training suite
                 identity = Path(tmp) / "identity.json"
                 identity_ranker().save(identity)
                 settings = settings.model_copy(update={"ranker_file": identity})
-            a = Assistant(settings, sessions=SessionStore(Path(tmp) / "s.sqlite3", settings.history_turns))
-            a.warm_up()
-            with Progress(console=con) as bar:
-                task = bar.add_task("collect", total=len(items))
-                got = F.collect(a, items, settings.today(), lambda: bar.advance(task))
+            got = _collect(settings, items, F.collect, Path(tmp), con)
         F.save_rows(got, rows)
     data = F.load_rows(rows)
     con.print(f"{len(data)} questions, {sum(len(r.y) for r in data)} candidate rows, "
@@ -220,12 +227,9 @@ def fit_judge_cmd(suites: List[str] = typer.Argument(None, help="training suites
     import json
     import tempfile
 
-    from rich.progress import Progress
     from rich.table import Table
 
     from assistant.config import get_settings
-    from assistant.engine import Assistant
-    from assistant.sessions import SessionStore
 
     from . import fit_judge as F
     from .suite import SuiteError, load_suites
@@ -240,11 +244,7 @@ def fit_judge_cmd(suites: List[str] = typer.Argument(None, help="training suites
         # The model switched off: the rows record what the hand-set rules decided on the same evidence.
         settings = get_settings().model_copy(update={"answerability_file": None})
         with tempfile.TemporaryDirectory(prefix="htp-fit-judge-") as tmp:
-            a = Assistant(settings, sessions=SessionStore(Path(tmp) / "s.sqlite3", settings.history_turns))
-            a.warm_up()
-            with Progress(console=con) as bar:
-                task = bar.add_task("collect", total=len(items))
-                got = F.collect(a, items, settings.today(), lambda: bar.advance(task))
+            got = _collect(settings, items, F.collect, Path(tmp), con)
         F.save_rows(got, rows)
     data = F.load_rows(rows)
     con.print(f"{len(data)} questions reach the decision: {sum(r.answerable for r in data)} answerable, "

@@ -37,17 +37,10 @@ class QueryRows:
 
 
 def collect(assistant, items, default_as_of: dt.date, progress=None) -> list[QueryRows]:
-    from .runner import _sessions
+    from .runner import traced
 
-    sessions = _sessions(list(items))
     out = []
-    for it in items:
-        trace: list = []
-        sid = sessions.get(it.uid)
-        assistant.answer(it.question, session_id=sid, as_of=it.as_of or default_as_of, record=sid is not None,
-                         trace=trace)
-        if progress:
-            progress()
+    for it, trace in traced(assistant, items, default_as_of, progress):
         if not (it.answerable and it.relevant) or not trace:
             continue
         res = trace[0]

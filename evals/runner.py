@@ -54,6 +54,20 @@ def _sessions(items: list[Item]) -> dict[str, str]:
             for uid, r in root.items() if r in chained}
 
 
+def traced(assistant, items: list[Item], default_as_of, progress=None):
+    """Each item answered as `htp eval run` would (follow-up chains share a session), with what the answer rests
+    on: yields (item, trace), trace = [search result, verdict] (the fitting scripts' training rows)."""
+    sessions = _sessions(list(items))
+    for it in items:
+        trace: list = []
+        sid = sessions.get(it.uid)
+        assistant.answer(it.question, session_id=sid, as_of=it.as_of or default_as_of, record=sid is not None,
+                         trace=trace)
+        if progress:
+            progress()
+        yield it, trace
+
+
 def slices_of(rec: dict[str, Any]) -> list[str]:
     a = rec["answerable"]
     out = ["all", f"suite:{rec['suite']}", f"lang:{rec['lang']}",
