@@ -240,19 +240,24 @@ def test_index_job_env_round_trips_settings(small_settings):
     from assistant.api.indexjob import settings_env
     from assistant.config import Settings
 
-    env = settings_env(small_settings, base={})
     import os
 
-    old = dict(os.environ)
-    try:
-        os.environ.clear()
-        os.environ.update(env)
-        back = Settings()
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
+    def round_trip(settings: Settings) -> Settings:
+        old = dict(os.environ)
+        try:
+            os.environ.clear()
+            os.environ.update(settings_env(settings, base={}))
+            return Settings()
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+
+    back = round_trip(small_settings)
     assert back.documents == small_settings.documents and back.as_of == small_settings.as_of
     assert back.data_dir == small_settings.data_dir.resolve() and back.admin_token == small_settings.admin_token
+    assert back.answerability_file == small_settings.answerability_file
+    # A setting switched off where its default is on stays off in the child (not back to the default).
+    assert round_trip(small_settings.model_copy(update={"answerability_file": None})).answerability_file is None
 
 
 # ---------------------------------------------------------------------------------------------- limits

@@ -8,14 +8,9 @@ root). Each test gets a database of its own.
 """
 from __future__ import annotations
 
-import glob
-import itertools
 import os
-import pwd
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -33,66 +28,6 @@ from evals.load import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 PW = "mật khẩu của Lan 1"
-
-
-def _pg_bin(name: str) -> str | None:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found[-1] if found else shutil.which(name)
-
-
-@pytest.fixture(scope="session")
-def pg_server():
-    """(base URL without a database name, psycopg connection string to the maintenance database)."""
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL is not installed (no initdb/pg_ctl; `make test` installs Debian's as root)")
-    prefix: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root: run the server as the `postgres` system user
-        try:
-            pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root and there is no `postgres` user to run the PostgreSQL server as")
-        if not shutil.which("runuser"):
-            pytest.skip("running as root without `runuser` to start PostgreSQL as the `postgres` user")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    root = Path(tempfile.mkdtemp(prefix="htp-pg-"))  # under /tmp: the postgres user can reach it
-    if prefix:
-        shutil.chown(root, "postgres", "postgres")
-    data, port = root / "data", free_port()
-
-    def run(*cmd: str) -> None:
-        r = subprocess.run([*prefix, *cmd], capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, f"{' '.join(cmd)} failed:\n{r.stdout}\n{r.stderr}"
-
-    try:
-        run(initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync")
-        # fsync off: a throw-away server; these tests are about behaviour, not about surviving a power cut.
-        opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off -c max_connections=200"
-        run(pg_ctl, "-D", str(data), "-o", opts, "-l", str(root / "server.log"), "-w", "-t", "60", "start")
-    except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
-        raise
-    try:
-        yield (f"postgresql+psycopg://postgres@127.0.0.1:{port}",
-               f"host=127.0.0.1 port={port} user=postgres dbname=postgres")
-    finally:
-        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True, timeout=60)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-_n = itertools.count()
-
-
-@pytest.fixture
-def pg_url(pg_server) -> str:
-    """A fresh, empty database on the server."""
-    import psycopg
-
-    base, admin = pg_server
-    name = f"htp_test_{os.getpid()}_{next(_n)}"
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f"CREATE DATABASE {name}")
-    return f"{base}/{name}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+import sqlalchemy
 
 from assistant.api.indexjob import settings_env
 from assistant.auth import add_account
@@ -105,8 +105,13 @@ def test_request_lifecycle_over_http_and_cli(small_settings, tmp_path):
     assert out.returncode == 0 and code in out.stdout and "Đóng" in out.stdout
 
 
-def test_requests_survive_a_server_killed_mid_write(small_settings, tmp_path):
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_requests_survive_a_server_killed_mid_write(small_settings, tmp_path, request, db):
     data, env = staff_env(small_settings, tmp_path)
+    url = f"sqlite:///{data / 'app.sqlite3'}"
+    if db == "postgresql":  # HTP_DATABASE_URL: the same crash with the database on a server
+        url = request.getfixturevalue("pg_url")
+        env = {**env, "HTP_DATABASE_URL": url}
     srv = LocalServer(env, log=tmp_path / "server-1.log").start()
     try:
         sid = chat(srv.base_url, Q)["session_id"]
@@ -133,13 +138,18 @@ def test_requests_survive_a_server_killed_mid_write(small_settings, tmp_path):
     finally:
         srv.stop()
 
-    with sqlite3.connect(data / "app.sqlite3") as db:
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        # No request without its "created" log entry, and no log entry without its request.
-        assert db.execute("SELECT COUNT(*) FROM requests WHERE id NOT IN (SELECT request_id FROM request_events "
-                          "WHERE action='created')").fetchone()[0] == 0
-        assert db.execute("SELECT COUNT(*) FROM request_events WHERE request_id NOT IN (SELECT id FROM requests)"
-                          ).fetchone()[0] == 0
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as c:
+            if db == "sqlite":
+                assert c.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+            # No request without its "created" log entry, and no log entry without its request.
+            assert c.exec_driver_sql("SELECT COUNT(*) FROM requests WHERE id NOT IN (SELECT request_id FROM "
+                                     "request_events WHERE action='created')").scalar() == 0
+            assert c.exec_driver_sql("SELECT COUNT(*) FROM request_events WHERE request_id NOT IN "
+                                     "(SELECT id FROM requests)").scalar() == 0
+    finally:
+        engine.dispose()
 
     with LocalServer(env, log=tmp_path / "server-2.log").start() as srv2:
         for code in [first["code"], *acknowledged]:  # everything acknowledged before the crash is there

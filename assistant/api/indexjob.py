@@ -27,7 +27,10 @@ def settings_env(settings: Settings, base: dict[str, str] | None = None) -> dict
         value = getattr(settings, name)
         key = f"HTP_{name.upper()}"
         if value is None:
-            env.pop(key, None)
+            if type(settings).model_fields[name].default is not None:
+                env[key] = ""  # switched off where the default is on (HTP_ANSWERABILITY_FILE=)
+            else:
+                env.pop(key, None)
         elif isinstance(value, (list, dict)):
             env[key] = json.dumps(value, ensure_ascii=False)
         elif hasattr(value, "model_dump_json"):  # a nested policy (Settings.ranking): JSON, as it is read back
