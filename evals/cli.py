@@ -186,7 +186,8 @@ def fit_ranker_cmd(suites: List[str] = typer.Argument(None, help="training suite
               f"{sum(int(r.y.any()) for r in data)} with a gold candidate")
     if c is None:
         c, grid = F.choose_c(data)
-        con.print("C by 5-fold MRR@10: " + ", ".join(f"{k}: {v:.3f}" for k, v in grid.items()) + f" → {c}")
+        con.print("C by leave-one-suite-out MRR@10: "
+                  + ", ".join(f"{k}: {v:.3f}" for k, v in grid.items()) + f" → {c}")
     cv = F.cross_validate(data, c)
     rep = F.report(data, cv)
     rel = F.reliability(data, cv)
