@@ -161,7 +161,6 @@ class StaffAuth:
         """`db_path`: a SQLite file, a database URL or an engine; by default the app's database (Settings.db_url)."""
         self.settings = settings
         self.engine = init_db(db_path or settings.db_url)
-        self.path = db_path if isinstance(db_path, Path) else None
         self._accounts: dict[str, StaffAccount] = {}
         self._stamp: object = object()
 

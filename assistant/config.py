@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .ranking.answerable import MODEL_FILE as ANSWERABILITY_MODEL_FILE
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -75,12 +77,13 @@ class Settings(BaseSettings):
     ranker_file: Path | None = None  # a fitted model other than assistant/ranking/model.json (comparisons)
     # The fitted refusal decision (assistant/ranking/answerable.py); empty (HTP_ANSWERABILITY_FILE=) falls back
     # to the coverage and scope-margin thresholds below.
-    answerability_file: Path | None = Path(__file__).resolve().parent / "ranking" / "answerable.json"
+    answerability_file: Path | None = ANSWERABILITY_MODEL_FILE
 
     @field_validator("answerability_file", mode="before")
     @classmethod
     def _empty_is_none(cls, v):
         return None if v in ("", None) else v
+
     top_k: int = 10
     # The best article's runner-up clause is cited too when it scores at least this share of the best clause
     # (the clause that answers is often not the one that matches most words: 0.8 shows the gold clause in

