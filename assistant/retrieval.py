@@ -335,7 +335,8 @@ class HybridRetriever:
         """Validity policy (shared/README: an OCR copy is never the sole basis of a confident answer; a repealed
         provision is never quoted as current): an article out of force on `as_of`, or of an unverified OCR copy
         or a doubtful text, that the question does not name does not lead when a current, clean article scores
-        at least `validity_ratio` of it; it comes right after that article."""
+        at least `validity_ratio_repealed` (repealed) or `validity_ratio` (unverified) of it; it comes right
+        after that article."""
         named = {r.number for r in q.refs}
 
         def shaky(a: ArticleHit) -> bool:
@@ -347,7 +348,12 @@ class HybridRetriever:
         if not ranked or not shaky(ranked[0]):
             return ranked
         # A question about earlier rules may want the repealed text; then only a much closer current one leads.
-        ratio = self.policy.validity_ratio_earlier if q.earlier else self.policy.validity_ratio
+        if q.earlier:
+            ratio = self.policy.validity_ratio_earlier
+        elif not ranked[0].in_force:
+            ratio = self.policy.validity_ratio_repealed
+        else:
+            ratio = self.policy.validity_ratio
         j = next((j for j, a in enumerate(ranked[1:6], 1) if not shaky(a) and a.score >= ratio * ranked[0].score),
                  None)
         if j is None:

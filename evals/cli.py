@@ -161,9 +161,9 @@ def fit_ranker_cmd(suites: List[str] = typer.Argument(None, help="training suite
     from assistant.ranking.model import RankerError, identity_ranker, load_ranker
 
     from . import fit_ranker as F
-    from .suite import SuiteError, load_suites
+    from .suite import TRAIN_SUITES, SuiteError, load_suites
 
-    specs = suites or F.TRAIN_SUITES
+    specs = suites or TRAIN_SUITES
     con = _console()
     if recollect or not rows.exists():
         try:
@@ -233,9 +233,9 @@ def fit_judge_cmd(suites: List[str] = typer.Argument(None, help="training suites
     from assistant.config import get_settings
 
     from . import fit_judge as F
-    from .suite import SuiteError, load_suites
+    from .suite import TRAIN_SUITES, SuiteError, load_suites
 
-    specs = suites or F.TRAIN_SUITES
+    specs = suites or TRAIN_SUITES
     con = _console()
     if recollect or not rows.exists():
         try:

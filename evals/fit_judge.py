@@ -22,7 +22,6 @@ import numpy as np
 from assistant.ranking.answerable import FEATURES, MODEL_FILE
 from assistant.ranking.model import LinearRanker
 
-TRAIN_SUITES = ["dev", "followup", "validity", "holdout", "fresh", "tvpl"]
 RULE_REFUSALS = ("out_of_scope", "weak_evidence")
 
 

@@ -23,7 +23,6 @@ import numpy as np
 from assistant.ranking.features import DERIVED, FEATURES, derive
 from assistant.ranking.model import MODEL_FILE, LinearRanker
 
-TRAIN_SUITES = ["dev", "followup", "validity", "holdout", "fresh", "tvpl"]
 
 
 @dataclass

@@ -268,3 +268,30 @@ def test_english_citation_without_title_en_uses_the_type(tmp_cat):
     en = full_citation(d, "1", lang="en")
     assert en.startswith("Article 1 of ") and en.endswith(" No. 2/2100/QH99")
     assert document_name(d) == "Luật Thử nghiệm số 2/2100/QH99"  # the "(sửa đổi)" suffix is dropped
+
+
+def test_a_repealed_article_gives_way_more_readily_than_an_unverified_copy(assistant):
+    """The validity policy on a ranked list: a repealed article yields the lead to a current, clean one with a
+    tenth of its probability; an unverified OCR copy only to one with 30%; a question on earlier rules only to
+    one with 80%."""
+    from assistant.query import parse_query
+    from assistant.retrieval import ArticleHit
+
+    day = D(2026, 11, 27)
+
+    def order(q: str, top: ArticleHit, second_score: float) -> list[str]:
+        clean = ArticleHit("133/2025/QH15", "22", second_score, best=None, in_force=True)
+        ranked = assistant.retriever._current_first([top, clean], parse_query(q, assistant.catalog), day)
+        return [a.document for a in ranked]
+
+    repealed = ArticleHit("10/2024/NĐ-CP", "5", 0.8, best=None, in_force=False)
+    ocr = ArticleHit("260/2026/NĐ-CP", "19", 0.8, best=None, in_force=True)
+    q = "Điều kiện thành lập khu công nghệ cao là gì?"
+    assert order(q, repealed, 0.1)[0] == "133/2025/QH15"  # 0.125 of the repealed one's probability
+    assert order(q, repealed, 0.05)[0] == "10/2024/NĐ-CP"  # no current article with evidence of its own
+    assert order(q, ocr, 0.1)[0] == "260/2026/NĐ-CP"
+    assert order(q, ocr, 0.3)[0] == "133/2025/QH15"
+    earlier = "Trước đây theo quy định cũ, điều kiện thành lập khu công nghệ cao là gì?"
+    assert parse_query(earlier, assistant.catalog).earlier
+    assert order(earlier, repealed, 0.3)[0] == "10/2024/NĐ-CP"
+    assert order(earlier, repealed, 0.7)[0] == "133/2025/QH15"

@@ -105,6 +105,15 @@ def test_the_committed_model_matches_the_features_and_reads_as_probabilities():
     assert m.coef[FEATURES.index("fused")] > 0
 
 
+def test_the_committed_models_never_saw_the_blind_or_paraphrase_questions():
+    from assistant.ranking.answerable import load_answerability
+    from evals.suite import TRAIN_SUITES
+
+    assert not {"blind", "paraphrase"} & set(TRAIN_SUITES)
+    for m in (load_ranker(), load_answerability()):
+        assert m.info["suites"] and set(m.info["suites"]) <= set(TRAIN_SUITES), m.info["suites"]
+
+
 def test_a_stale_or_broken_model_file_fails_with_its_path(tmp_path):
     broken = tmp_path / "model.json"
     broken.write_text("{not json", encoding="utf-8")
