@@ -15,10 +15,7 @@ ahead of the first question.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
-import logging
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +24,10 @@ import numpy as np
 
 from indexing.text import fold, normalize
 
+from .qvectors import cached_query_vectors
+
 BANK_DIR = Path(__file__).resolve().parent / "scope"
 BANKS = {"in": "in_scope.jsonl", "out": "out_of_scope.jsonl"}
-_MEMO: dict[Path, dict[str, np.ndarray]] = {}  # one computation per process and cache file
-log = logging.getLogger("htp")
 
 
 class ScopeBankError(ValueError):
@@ -94,38 +91,13 @@ class ScopeGuard:
         # the embedding is computed once.
         self.judge = functools.lru_cache(maxsize=256)(self._judge)
 
-    def _cache_file(self, texts: dict[str, list[str]]) -> Path:
-        h = hashlib.sha1(json.dumps(texts, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:12]
-        return self.cache_dir / f"scope-{self.model_id}-{h}.npz"
-
     def vectors(self) -> dict[str, np.ndarray]:
         with self._lock:
             if self._vecs is None:
                 texts = {side: with_folded(load_bank(self.bank_dir / name)) for side, name in BANKS.items()}
-                path = self._cache_file(texts)
-                vecs: dict[str, np.ndarray] | None = _MEMO.get(path)
-                if vecs is None and path.exists():
-                    try:
-                        with np.load(path) as z:
-                            vecs = {side: z[side] for side in BANKS}
-                    except Exception:  # a damaged cache is rebuilt, not trusted
-                        vecs = None
-                if vecs is None or any(len(vecs[s]) != len(texts[s]) for s in BANKS):
-                    vecs = {side: self._embed(t) for side, t in texts.items()}
-                    try:
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-                        np.savez(tmp, **vecs)
-                        tmp.replace(path)  # atomic: a killed process never leaves half a cache
-                    except OSError as e:  # a read-only home: keep the vectors in memory, recompute next time
-                        log.warning("htp: cannot cache scope vectors in %s (%s)", path.parent, e)
-                _MEMO[path] = vecs
-                self._vecs, self._texts = vecs, texts
+                self._vecs = cached_query_vectors(self.embedder, self.model_id, self.cache_dir, "scope", texts)
+                self._texts = texts
             return self._vecs
-
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        m = np.asarray([self.embedder.get_query_embedding(t) for t in texts], dtype=np.float32)
-        return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
 
     def _judge(self, question: str) -> ScopeVerdict:
         v = np.asarray(self.embedder.get_query_embedding(question), dtype=np.float32)

