@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .ranking.answerable import MODEL_FILE as ANSWERABILITY_MODEL_FILE
+from .ranking.bank import BANK_FILE as QUESTION_BANK_FILE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,7 +84,10 @@ class Settings(BaseSettings):
     # to the coverage and scope-margin thresholds below.
     answerability_file: Path | None = ANSWERABILITY_MODEL_FILE
 
-    @field_validator("answerability_file", mode="before")
+    # The ranker's question bank (assistant/ranking/bank.py); empty (HTP_QUESTION_BANK_FILE=) ranks without it.
+    question_bank_file: Path | None = QUESTION_BANK_FILE
+
+    @field_validator("answerability_file", "question_bank_file", mode="before")
     @classmethod
     def _empty_is_none(cls, v):
         return None if v in ("", None) else v

@@ -18,6 +18,7 @@ import numpy as np
 
 from corpus.catalog import Catalog, load_catalog
 from corpus.loader import Corpus, load_corpus
+from indexing.embeddings import model_id
 
 from .annexes import annex_notes, asks_membership, mentions_annex
 from .asked import AskedConcept, unstated
@@ -31,6 +32,7 @@ from .procedure import extract_card
 from .query import ParsedQuery, parse_query, spell_out
 from .ranking import RankerError, load_ranker
 from .ranking import answerable as answerability
+from .ranking.bank import BANK_FILE, BankError, Example, load_examples
 from .retrieval import HybridRetriever, IndexHandle, SearchResult
 from .scope import ScopeBankError, ScopeGuard, natural_questions
 from .sessions import SessionStore
@@ -95,7 +97,9 @@ class Assistant:
                                   s.hub_downloads)
         self.retriever = HybridRetriever(self.handle, self.catalog, s.fusion_weight_vi, s.fusion_weight_en,
                                          s.fusion_weight_noaccent, lm_texts=natural_questions(), policy=s.ranking,
-                                         ranker=load_ranker(s.ranker_file) if s.ranker_file else None)
+                                         ranker=load_ranker(s.ranker_file) if s.ranker_file else None,
+                                         examples=self._examples(s), cache_dir=s.cache_dir,
+                                         model_id=model_id(s.embed_backend, s.embed_model))
         self._sessions = sessions
         self._corpus: Corpus | None = None
         self._corpus_hashes: dict[str, str] | None = None
@@ -109,6 +113,19 @@ class Assistant:
                 if s.answerability_file != answerability.MODEL_FILE:
                     raise  # a model the user named must exist
                 log.warning("htp: %s; refusing by the coverage and scope-margin rules", e)
+
+    @staticmethod
+    def _examples(s: Settings) -> list[Example]:
+        """The question bank's examples; a bank the user named must exist, the packaged one may be absent."""
+        if not s.question_bank_file:
+            return []
+        try:
+            return load_examples(s.question_bank_file)
+        except BankError as e:
+            if s.question_bank_file != BANK_FILE:
+                raise
+            log.warning("htp: %s", e)
+            return []
 
     @property
     def corpus(self) -> Corpus:
@@ -413,8 +430,6 @@ class Assistant:
         if self._scope_error is not None:
             return None
         if self._scope is None and self.settings.scope_check and self.handle.mode == "hybrid":
-            from indexing.embeddings import model_id
-
             s = self.settings
             self._scope = ScopeGuard(self.handle.embedder(), model_id(s.embed_backend, s.embed_model),
                                      s.cache_dir, k=s.scope_k)

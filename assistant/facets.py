@@ -41,7 +41,8 @@ ASKS: dict[str, re.Pattern] = {
                       r"|processing time|time limit|within how (long|many)"),
     "duration": _rx(r"\b(may|bao nhieu) (nam|thang)\b|\bbao lau\b|thoi han (cua )?(giay phep|gpld|giay chung nhan"
                     r"|gcn|the|hop dong|thu viec|mien|uu dai)|(co gia tri|hieu luc) (trong )?(bao lau|may nam)"
-                    r"|how many (years|months)|how long|valid for|maximum (term|duration|period)|\bterm of\b"),
+                    r"|how many (years|months)|how long|valid for|maximum (term|duration|period|validity)|\bterm of\b"
+                    r"|validity (period|term)|(period|term) of validity|\bvalid (until|through)\b"),
     "rate": _rx(r"\bthue suat\b|\b(bao nhieu|may) (phan tram|%)|\bty le\b|\bphan tram\b|\brates?\b|percent|%"),
     "amount": _rx(r"\bbao nhieu (tien|dong|trieu|ty|gio)\b|\bmay gio\b|\bmuc (ho tro|phat|luong|phi|tien)\b|how much|amount"),
     "conditions": _rx(r"\bdieu kien\b|\btieu chi\b|\btieu chuan\b|\byeu cau (gi|nao|nhung gi)\b|\bnhung yeu cau\b"

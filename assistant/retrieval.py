@@ -24,10 +24,14 @@ from indexing.text import fold, has_diacritics
 from .amendments import AmendmentLinks, read_links
 from .config import RankingPolicy
 from .facets import stated_facets, title_facets
-from .query import ParsedQuery
+from .qvectors import cached_query_vectors
+from .query import ParsedQuery, parse_query
 from .ranking import LinearRanker, features, load_ranker
+from .ranking.bank import COLUMNS as BANK_COLUMNS, Example, QuestionBank
 from .status import Landmarks, Target, targets as status_targets
 
+
+_BANK_COLS = [features.INDEX[c] for c in BANK_COLUMNS]
 
 @dataclass
 class Hit:
@@ -186,7 +190,8 @@ class IndexHandle:
 class HybridRetriever:
     def __init__(self, handle: IndexHandle, catalog: Catalog, weight_vi: float = 0.5, weight_en: float = 0.55,
                  weight_noaccent: float = 0.7, candidates: int = 100, lm_texts: list[str] | None = None,
-                 ranker: LinearRanker | None = None, policy: RankingPolicy | None = None):
+                 ranker: LinearRanker | None = None, policy: RankingPolicy | None = None,
+                 examples: list[Example] | None = None, cache_dir: Path | None = None, model_id: str = ""):
         self.handle = handle
         self.catalog = catalog
         self.weight_vi, self.weight_en, self.weight_noaccent = weight_vi, weight_en, weight_noaccent
@@ -194,6 +199,12 @@ class HybridRetriever:
         self.ranker = ranker or load_ranker()
         self.policy = policy or RankingPolicy()
         self.lm_texts = list(lm_texts or [])  # questions in natural wording, for diacritic restoration
+        # The question bank (assistant/ranking/bank.py): embedded once per generation, cached under cache_dir.
+        self.examples = list(examples or [])
+        self.cache_dir, self.model_id = cache_dir, model_id
+        # Examples the bank leaves out: an evaluation of a training question sets its own, so the answer is the one
+        # a question outside the bank would get (evals/runner.unseen).
+        self.bank_exclude: frozenset[str] = frozenset()
         self._meta_cache: dict[str, tuple] = {}
 
     def lexical_weight(self, q: ParsedQuery) -> float:
@@ -324,6 +335,9 @@ class HybridRetriever:
                                                 if (a.document, a.article) in forced]
         cands = self._candidates(q, keep, gen, as_of, context_docs, {(t.document, t.article) for t in pool.status})
         x = features.matrix(cands, q.facets, q.earlier, q.language, q.accentless)
+        bank = self.question_bank(gen) if pool.vec is not None else None
+        if bank is not None:
+            x[:, _BANK_COLS] = bank.features(pool.vec, [(a.document, a.article) for a in keep], self.bank_exclude)
         p = self.ranker.scores(x)
         for a, s, row in zip(keep, p, x):
             a.score = float(s)
@@ -366,6 +380,10 @@ class HybridRetriever:
                     context_docs: frozenset[str], status: set[tuple[str, str]]) -> list[features.Candidate]:
         words = self._question_words(q)
         idf, unseen = self._idf(gen, accented=False)
+        if q.language == "en":
+            # English words never occur in the Vietnamese texts: left in, they would weigh most in every share and
+            # flatten it for all candidates alike. An English question's evidence is its glossary terms.
+            words = {w for w in words if w in idf} or words
         weights = {w: idf.get(w, unseen) for w in words}
         total = sum(weights.values()) or 1.0
         toks = self._tokens(gen)
@@ -535,6 +553,31 @@ class HybridRetriever:
         # ranker reads it for ~180 candidate clauses, 0.3 ms each when cold (2-3 s for the whole corpus).
         for node in gen.nodes.values():
             stated_facets(node.text)
+        self.question_bank(gen)
+
+    def question_bank(self, gen: LoadedGeneration) -> QuestionBank | None:
+        """The bank's examples embedded the way this generation embeds a question (accents restored, English with
+        its glossary terms); None without examples or embeddings."""
+        if not self.examples or self.cache_dir is None or self.handle.collection() is None:
+            return None
+        key = ("bank", gen.manifest.generation)
+        got = self._meta_cache.get(key)
+        if got is None:
+            def texts() -> dict[str, list[str]]:
+                restorer = self.restorer(gen)
+                out = []
+                for e in self.examples:
+                    q = parse_query(e.question, self.catalog)
+                    out.append(dense_query_text(q, restorer.restore(q.text) if q.accentless else None))
+                return {"q": out}
+
+            # Named by the questions and the texts they are restored against (parsing them all takes seconds).
+            vecs = cached_query_vectors(self.handle.embedder(), self.model_id, self.cache_dir, "bank", texts,
+                                        key={"q": [e.question for e in self.examples]},
+                                        salt=" ".join(sorted(gen.manifest.doc_hashes.values())))["q"]
+            got = QuestionBank(self.examples, vecs)
+            self._meta_cache[key] = got
+        return got
 
     def restorer(self, gen: LoadedGeneration) -> DiacriticRestorer:
         """Accent restoration learnt from this generation's texts (and natural questions), built once."""

@@ -143,8 +143,8 @@ def _collect(settings, items, collect, tmp: Path, con):
 
 
 @eval_app.command("fit-ranker")
-def fit_ranker_cmd(suites: List[str] = typer.Argument(None, help="training suites (default: dev followup validity "
-                                                                  "holdout fresh tvpl)"),
+def fit_ranker_cmd(suites: List[str] = typer.Argument(None, help="training suites (default: evals/suite.py "
+                                                                  "TRAIN_SUITES)"),
                    rows: Path = typer.Option(Path("eval-out/ranker/rows.npz"), "--rows",
                                              help="cache of the collected feature rows"),
                    recollect: bool = typer.Option(False, "--recollect", help="collect rows again"),
@@ -158,6 +158,7 @@ def fit_ranker_cmd(suites: List[str] = typer.Argument(None, help="training suite
     from rich.table import Table
 
     from assistant.config import get_settings
+    from assistant.ranking.bank import BANK_FILE, write_examples
     from assistant.ranking.model import RankerError, identity_ranker, load_ranker
 
     from . import fit_ranker as F
@@ -172,6 +173,10 @@ def fit_ranker_cmd(suites: List[str] = typer.Argument(None, help="training suite
             _err(str(e))
         settings = get_settings()
         with tempfile.TemporaryDirectory(prefix="htp-fit-") as tmp:
+            # The question bank of these suites (written beside the model only with it, below).
+            examples = Path(tmp) / "examples.jsonl"
+            write_examples(F.examples_of(items), examples)
+            settings = settings.model_copy(update={"question_bank_file": examples})
             try:
                 load_ranker(settings.ranker_file) if settings.ranker_file else load_ranker()
             except RankerError:
@@ -181,14 +186,16 @@ def fit_ranker_cmd(suites: List[str] = typer.Argument(None, help="training suite
                 settings = settings.model_copy(update={"ranker_file": identity})
             got = _collect(settings, items, F.collect, Path(tmp), con)
         F.save_rows(got, rows)
-    data = F.load_rows(rows)
+    collected = F.load_rows(rows)
+    data, bank = collected.rows, collected.bank
     con.print(f"{len(data)} questions, {sum(len(r.y) for r in data)} candidate rows, "
-              f"{sum(int(r.y.any()) for r in data)} with a gold candidate")
+              f"{sum(int(r.y.any()) for r in data)} with a gold candidate; "
+              f"{len(bank.examples) if bank else 0} questions in the bank")
     if c is None:
-        c, grid = F.choose_c(data)
+        c, grid = F.choose_c(data, bank=bank)
         con.print("C by leave-one-suite-out MRR@10: "
                   + ", ".join(f"{k}: {v:.3f}" for k, v in grid.items()) + f" → {c}")
-    cv = F.cross_validate(data, c)
+    cv = F.cross_validate(data, c, bank=bank)
     rep = F.report(data, cv)
     rel = F.reliability(data, cv)
     t = Table(title=f"held-out ranking (C={c}): Acc@1 / hit@5 / MRR@10")
@@ -207,15 +214,16 @@ def fit_ranker_cmd(suites: List[str] = typer.Argument(None, help="training suite
     report_out.parent.mkdir(parents=True, exist_ok=True)
     report_out.write_text(json.dumps({"C": c, "report": rep, "reliability": rel}, indent=1), encoding="utf-8")
     if write:
-        m = F.write_model(data, c, rep, rel, suites=list(specs))
+        m = F.write_model(data, c, rep, rel, suites=list(specs), bank=bank)
+        write_examples(bank.examples if bank else [], BANK_FILE)
         con.print("top features (standardised coefficients): " +
                   ", ".join(f"{n} {w:+.2f}" for n, w in m.top_features(12)))
-        con.print(f"wrote {F.MODEL_FILE}")
+        con.print(f"wrote {F.MODEL_FILE} and {BANK_FILE}")
 
 
 @eval_app.command("fit-judge")
-def fit_judge_cmd(suites: List[str] = typer.Argument(None, help="training suites (default: dev followup validity "
-                                                                 "holdout fresh tvpl)"),
+def fit_judge_cmd(suites: List[str] = typer.Argument(None, help="training suites (default: evals/suite.py "
+                                                                 "TRAIN_SUITES)"),
                   rows: Path = typer.Option(Path("eval-out/judge/rows.npz"), "--rows",
                                             help="cache of the collected evidence rows"),
                   recollect: bool = typer.Option(False, "--recollect", help="collect rows again"),
@@ -252,11 +260,11 @@ def fit_judge_cmd(suites: List[str] = typer.Argument(None, help="training suites
               f"{sum(not r.answerable for r in data)} not")
     if c is None:
         c, grid = F.choose_c(data, max_refused)
-        con.print("C by held-out cost (2 × answerable refused + unanswerable answered): " +
-                  ", ".join(f"{k}: {v:.1f}" for k, v in grid.items())
-                  + f" → {c}")
+        con.print("C by leave-one-suite-out cost per question (2 × answerable refused + unanswerable answered, "
+                  f"at an unanswerable share of {F.unanswerable_share(data):.3f}): " +
+                  ", ".join(f"{k}: {v:.4f}" for k, v in grid.items()) + f" → {c}")
     p = F.held_out(data, c)
-    thr = F.choose_threshold(data, p["kfold"], max_refused)
+    thr = F.choose_threshold([r for r in data if r.uid in p["loso"]], p["loso"], max_refused)
     report = {"threshold": thr, "rules": F.rates(data, lambda r: r.rule_refused)}
     for kind in ("kfold", "loso"):
         report[kind] = F.rates([r for r in data if r.uid in p[kind]], lambda r: p[kind][r.uid] < thr)

@@ -6,6 +6,8 @@ with its history exactly as in the chat; other items are answered without a sess
 """
 from __future__ import annotations
 
+import contextlib
+
 import datetime as dt
 import hashlib
 import json
@@ -54,6 +56,21 @@ def _sessions(items: list[Item]) -> dict[str, str]:
             for uid, r in root.items() if r in chained}
 
 
+@contextlib.contextmanager
+def unseen(assistant, uid: str):
+    """Answer as if the question were not in the ranker's question bank (its training suites are the bank's
+    source): evaluation and fitting then see what other people's questions get."""
+    retriever = getattr(assistant, "retriever", None)
+    if retriever is None:  # an assistant without a bank (a stand-in in tests)
+        yield
+        return
+    retriever.bank_exclude = frozenset({uid})
+    try:
+        yield
+    finally:
+        retriever.bank_exclude = frozenset()
+
+
 def traced(assistant, items: list[Item], default_as_of, progress=None):
     """Each item answered as `htp eval run` would (follow-up chains share a session), with what the answer rests
     on: yields (item, trace), trace = [search result, verdict] (the fitting scripts' training rows)."""
@@ -61,8 +78,9 @@ def traced(assistant, items: list[Item], default_as_of, progress=None):
     for it in items:
         trace: list = []
         sid = sessions.get(it.uid)
-        assistant.answer(it.question, session_id=sid, as_of=it.as_of or default_as_of, record=sid is not None,
-                         trace=trace)
+        with unseen(assistant, it.uid):
+            assistant.answer(it.question, session_id=sid, as_of=it.as_of or default_as_of, record=sid is not None,
+                             trace=trace)
         if progress:
             progress()
         yield it, trace
@@ -122,8 +140,9 @@ class Runner:
         gold = [g.key for g in it.relevant]
         t0 = time.perf_counter()
         try:
-            ans = self.a.answer(it.question, session_id=session_id, as_of=as_of, k=self.k,
-                                record=session_id is not None)
+            with unseen(self.a, it.uid):
+                ans = self.a.answer(it.question, session_id=session_id, as_of=as_of, k=self.k,
+                                    record=session_id is not None)
         except Exception as e:  # one broken question must not stop the run; it is reported as a failure
             rec.update(latency_ms=(time.perf_counter() - t0) * 1000, error=f"{type(e).__name__}: {e}",
                        refused=None, retrieved=[], cited=[], answer="", mode="", rank=None, metrics={})

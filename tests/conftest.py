@@ -30,8 +30,10 @@ AS_OF = dt.date(2026, 11, 27)
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
+    # The question bank is embedded once per set of indexed texts (~20 s): only the session's small index, whose
+    # tests are about ranking, uses it; the indexes tests build for themselves rank without it.
     base = dict(corpus_dir=CORPUS_DIR, data_dir=data_dir, documents=SMALL_DOCS, as_of=AS_OF,
-                admin_token="test-admin-token", rate_limit_per_minute=1000)
+                admin_token="test-admin-token", rate_limit_per_minute=1000, question_bank_file=None)
     base.update(overrides)
     return Settings(**base)
 
@@ -41,7 +43,9 @@ def small_settings(tmp_path_factory) -> Settings:
     """A hybrid index of SMALL_DOCS, built once per session (about a minute on 2 cores)."""
     from assistant.indexer import build
 
-    s = make_settings(tmp_path_factory.mktemp("htp-small"))
+    from assistant.ranking.bank import BANK_FILE
+
+    s = make_settings(tmp_path_factory.mktemp("htp-small"), question_bank_file=BANK_FILE)
     res = build(s)
     assert res.dense_ready and res.nodes > 100
     return s

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .bank import COLUMNS as BANK_COLUMNS
+
 FEATURES: list[str] = [
     # channels: the fused clause score, each channel's best clause score, and their ranks among the candidates
     "fused", "lex", "dense", "dense_raw", "fused_rr", "lex_rr", "dense_rr", "second", "n_clauses",
@@ -33,6 +35,9 @@ FEATURES: list[str] = [
     # derived from the other columns (see `derive`): the document's strength among the candidates, and the
     # old multiplicative policies as interactions (a repealed or unverified text of similar relevance ranks lower)
     "doc_max", "doc_count", "fused_in_force", "fused_ocr", "fused_closing",
+    # the question bank: how the nearest questions asked before vote (assistant/ranking/bank.py; set by the
+    # retriever after `matrix`, zero without embeddings or bank)
+    *BANK_COLUMNS,
 ]
 INDEX = {name: i for i, name in enumerate(FEATURES)}
 

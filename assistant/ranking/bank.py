@@ -1,0 +1,107 @@
+"""Questions answered before: the ranker's question bank.
+
+`examples.jsonl` beside this module holds the answerable questions of the training suites with the articles that
+answer them (written by `htp eval fit-ranker`; never blind or paraphrase questions). A new question's nearest
+examples in the embedding space vote for their articles, each with weight exp((cos - 1) / TAU), so a question
+asked before in other words points at the article that answered it. Three ranker features come of it per
+candidate article: its share of the vote, the cosine of its closest example, and how far that lies below the
+best candidate's. Other people's questions on a fact someone asked before then lead with the same provision;
+questions on matters no example touches get no vote and rank on the other features.
+
+The model is fitted with each training question's own example left out (`evals/fit_ranker.py`), so the
+features it learns from are those an unseen question would get.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+BANK_FILE = Path(__file__).resolve().parent / "examples.jsonl"
+TAU = 0.02  # softmax temperature of the vote over cosines (0.01-0.05 rank alike in cross-validation)
+COLUMNS = ["bank_vote", "bank_max", "bank_gap"]
+
+
+class BankError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Example:
+    uid: str  # suite:id of the question it was taken from
+    question: str
+    gold: tuple[tuple[str, str], ...]  # (document, article)
+
+    def to_json(self) -> dict:
+        return {"uid": self.uid, "q": self.question, "gold": [list(k) for k in self.gold]}
+
+
+def load_examples(path: Path = BANK_FILE) -> list[Example]:
+    """The bank's examples; a malformed line is reported as file:line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise BankError(f"question bank {path} cannot be read ({e.strerror}); write it with "
+                        f"`htp eval fit-ranker`, or set HTP_QUESTION_BANK_FILE= to rank without it") from e
+    out: list[Example] = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            q, gold, uid = d["q"], d["gold"], d["uid"]
+            if not isinstance(q, str) or not q.strip():
+                raise ValueError("'q' must be non-empty text")
+            keys = tuple((str(doc), str(art)) for doc, art in gold)
+            if not keys:
+                raise ValueError("'gold' lists no article")
+        except (ValueError, KeyError, TypeError) as e:
+            raise BankError(f"{path}:{n}: expected {{\"uid\", \"q\", \"gold\": [[document, article], …]}} "
+                            f"({e})") from e
+        out.append(Example(str(uid), q, keys))
+    return out
+
+
+def write_examples(examples: list[Example], path: Path = BANK_FILE) -> None:
+    tmp = path.with_suffix(".jsonl.tmp")
+    tmp.write_text("".join(json.dumps(e.to_json(), ensure_ascii=False) + "\n" for e in examples), encoding="utf-8")
+    tmp.replace(path)
+
+
+class QuestionBank:
+    def __init__(self, examples: list[Example], vectors: np.ndarray):
+        if len(examples) != len(vectors):
+            raise BankError(f"{len(examples)} examples but {len(vectors)} vectors")
+        self.examples = examples
+        self.vectors = vectors  # unit rows
+        self._uids = {e.uid: i for i, e in enumerate(examples)}
+
+    def features(self, vec, keys: list[tuple[str, str]], exclude: frozenset[str] | set[str] = frozenset()
+                 ) -> np.ndarray:
+        """One row per candidate article (`COLUMNS`): vote share, closest example's cosine, gap to the best."""
+        out = np.zeros((len(keys), len(COLUMNS)))
+        if not keys or not self.examples:
+            return out
+        v = np.asarray(vec, dtype=np.float32)
+        v = v / max(float(np.linalg.norm(v)), 1e-12)
+        cos = self.vectors @ v
+        keep = np.ones(len(cos), dtype=bool)
+        for uid in exclude:
+            i = self._uids.get(uid)
+            if i is not None:
+                keep[i] = False
+        weight = np.where(keep, np.exp((cos - 1.0) / TAU), 0.0)
+        vote: dict[tuple[str, str], float] = {}
+        best: dict[tuple[str, str], float] = {}
+        for i in np.nonzero(keep)[0]:
+            e = self.examples[i]
+            for k in e.gold:
+                vote[k] = vote.get(k, 0.0) + weight[i] / len(e.gold)
+                best[k] = max(best.get(k, 0.0), float(cos[i]))
+        total = sum(vote.values()) or 1.0
+        out[:, 0] = [vote.get(k, 0.0) / total for k in keys]
+        out[:, 1] = [best.get(k, 0.0) for k in keys]
+        out[:, 2] = out[:, 1] - out[:, 1].max()
+        return out

@@ -1,0 +1,112 @@
+"""The ranker's question bank: questions answered before vote for the articles that answered them."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from assistant.query import parse_query
+from assistant.ranking import FEATURES
+from assistant.ranking.bank import BANK_FILE, COLUMNS, BankError, Example, QuestionBank, load_examples
+from evals.fit_ranker import QueryRows, examples_of, with_bank
+from evals.runner import unseen
+from evals.suite import REPO, TRAIN_SUITES, load_suite, load_suites
+from conftest import AS_OF
+
+
+def _unit(*xs: float) -> np.ndarray:
+    v = np.asarray(xs, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def _bank() -> QuestionBank:
+    examples = [Example("s:a", "thời hạn giấy phép lao động", (("219/2025/NĐ-CP", "21"),)),
+                Example("s:b", "hồ sơ giấy phép lao động", (("219/2025/NĐ-CP", "18"), ("45/2019/QH14", "155"))),
+                Example("s:c", "thuế suất ưu đãi", (("67/2025/QH15", "13"),))]
+    return QuestionBank(examples, np.stack([_unit(1, 0, 0), _unit(0, 1, 0), _unit(0, 0, 1)]))
+
+
+def test_the_nearest_example_votes_for_its_articles():
+    bank = _bank()
+    keys = [("219/2025/NĐ-CP", "21"), ("219/2025/NĐ-CP", "18"), ("67/2025/QH15", "13"), ("1/2000/QH", "1")]
+    f = bank.features(_unit(1, 0.1, 0), keys)
+    vote, best, gap = f[:, 0], f[:, 1], f[:, 2]
+    assert vote[0] > 0.99 and vote[3] == 0 and vote.sum() == pytest.approx(1.0)
+    assert best[0] == pytest.approx(float(_unit(1, 0.1, 0) @ _unit(1, 0, 0)), abs=1e-6) and best[3] == 0
+    assert gap[0] == 0 and gap[3] == pytest.approx(-best[0])
+
+
+def test_an_example_left_out_does_not_vote():
+    bank = _bank()
+    keys = [("219/2025/NĐ-CP", "21"), ("219/2025/NĐ-CP", "18")]
+    f = bank.features(_unit(1, 0.3, 0), keys, exclude={"s:a"})
+    # s:b is nearest now; its vote is shared by its two articles
+    assert f[0, 0] == 0 and f[0, 1] == 0 and f[1, 0] == pytest.approx(0.5, abs=1e-3)
+    assert not bank.features(_unit(1, 0, 0), keys, exclude={"s:a", "s:b", "s:c"}).any()
+
+
+def test_fitting_rows_never_see_their_own_example():
+    """Training rows get the bank columns a question outside the bank would get (leave-self-out), and a held-out
+    fold's questions are out of the bank for everyone."""
+    bank = _bank()
+    keys = [("219/2025/NĐ-CP", "21"), ("219/2025/NĐ-CP", "18")]
+    rows = [QueryRows("s:a", "s", "vi", np.zeros((2, len(FEATURES))), np.array([1, 0], np.int8), keys,
+                      _unit(1, 0.3, 0)),
+            QueryRows("s:z", "s", "vi", np.zeros((2, len(FEATURES))), np.array([1, 0], np.int8), keys,
+                      _unit(1, 0.3, 0))]
+    col = FEATURES.index("bank_vote")
+    own, other = with_bank(rows, bank)
+    assert own.x[0, col] == 0 and own.x[1, col] == pytest.approx(0.5, abs=1e-3)  # s:b votes, s:a is left out
+    assert other.x[0, col] > 0.99  # a question outside the bank meets s:a
+    _, held = with_bank(rows, bank, frozenset({"s:a"}))
+    assert held.x[0, col] == 0
+
+
+def test_a_malformed_or_missing_bank_is_named(tmp_path):
+    bad = tmp_path / "examples.jsonl"
+    bad.write_text(json.dumps({"uid": "x", "q": "Câu hỏi?", "gold": [["67/2025/QH15", "13"]]}) + "\n"
+                   + json.dumps({"uid": "y", "q": "Thiếu gold"}) + "\n", encoding="utf-8")
+    with pytest.raises(BankError, match=r"examples\.jsonl:2"):
+        load_examples(bad)
+    with pytest.raises(BankError, match="HTP_QUESTION_BANK_FILE"):
+        load_examples(tmp_path / "absent.jsonl")
+
+
+def test_the_committed_bank_is_the_training_suites_own_questions():
+    """Every example is a standalone, answerable question of a training suite with the suite's gold; no question of
+    the blind or paraphrase suites, which measure what nobody tuned on."""
+    examples = load_examples(BANK_FILE)
+    assert len(examples) > 300
+    expected = {e.uid: e for e in examples_of(load_suites(TRAIN_SUITES))}
+    assert {e.uid for e in examples} == set(expected)
+    for e in examples:
+        assert e.question == expected[e.uid].question and set(e.gold) == set(expected[e.uid].gold), e.uid
+    held_out = {it.question for name in ("blind", "paraphrase")
+                for it in load_suite(REPO / "evals" / "suites" / f"{name}.jsonl")}
+    assert not held_out & {e.question for e in examples}
+
+
+def test_the_assistant_ranks_with_the_bank_and_an_evaluation_leaves_the_question_out(assistant):
+    bank = assistant.retriever.question_bank(assistant.handle.generation())
+    assert bank is not None and len(bank.examples) == len(load_examples(BANK_FILE))
+    e = next(x for x in bank.examples if any(d == "219/2025/NĐ-CP" for d, _ in x.gold))
+    cols = [FEATURES.index(c) for c in COLUMNS]
+    pq = parse_query(e.question, assistant.catalog)
+    res = assistant.retriever.search(pq, AS_OF, 10)
+    gold = [a for a in res.ranked if (a.document, a.article) in set(e.gold)]
+    assert gold and max(a.features[cols[0]] for a in gold) > 0.2  # asked before: its articles get the vote
+    with unseen(assistant, e.uid):
+        again = assistant.retriever.search(pq, AS_OF, 10)
+    assert assistant.retriever.bank_exclude == frozenset()
+    by = {(a.document, a.article): a.features[cols[1]] for a in again.ranked}
+    assert all(by.get(k, 0.0) < 0.999 for k in e.gold)  # its own example (cosine 1) is out of the bank
+
+
+def test_the_bank_can_be_switched_off_and_a_named_one_must_exist(small_settings, tmp_path):
+    from assistant.engine import Assistant
+
+    off = Assistant(small_settings.model_copy(update={"question_bank_file": None}))
+    assert off.retriever.question_bank(off.handle.generation()) is None
+    with pytest.raises(BankError, match="absent.jsonl"):
+        Assistant(small_settings.model_copy(update={"question_bank_file": tmp_path / "absent.jsonl"}))
