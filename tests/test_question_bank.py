@@ -110,3 +110,13 @@ def test_the_bank_can_be_switched_off_and_a_named_one_must_exist(small_settings,
     assert off.retriever.question_bank(off.handle.generation()) is None
     with pytest.raises(BankError, match="absent.jsonl"):
         Assistant(small_settings.model_copy(update={"question_bank_file": tmp_path / "absent.jsonl"}))
+
+
+def test_htp_index_prepares_the_bank_for_the_texts_it_indexed(small_settings, capsys):
+    from assistant import cli, qvectors
+
+    qvectors.MEMO.clear()  # as in a fresh `htp index` process: vectors come from the cache file or the embedder
+    cli._prepare_bank(small_settings)
+    got = capsys.readouterr().out
+    assert f"question bank ready: {len(load_examples(BANK_FILE))} examples" in got
+    assert any(p.name.startswith("bank-") for p in qvectors.MEMO)
