@@ -30,8 +30,8 @@ from .ranking import LinearRanker, features, load_ranker
 from .ranking.bank import COLUMNS as BANK_COLUMNS, Example, QuestionBank
 from .status import Landmarks, Target, targets as status_targets
 
-
 _BANK_COLS = [features.INDEX[c] for c in BANK_COLUMNS]
+
 
 @dataclass
 class Hit:
@@ -571,10 +571,11 @@ class HybridRetriever:
                     out.append(dense_query_text(q, restorer.restore(q.text) if q.accentless else None))
                 return {"q": out}
 
-            # Named by the questions and the texts they are restored against (parsing them all takes seconds).
+            # Named by the questions and what their accents are restored from (parsing them all takes seconds).
+            learnt_from = sorted(gen.manifest.doc_hashes.values()) + self.lm_texts
             vecs = cached_query_vectors(self.handle.embedder(), self.model_id, self.cache_dir, "bank", texts,
                                         key={"q": [e.question for e in self.examples]},
-                                        salt=" ".join(sorted(gen.manifest.doc_hashes.values())))["q"]
+                                        salt="\n".join(learnt_from))["q"]
             got = QuestionBank(self.examples, vecs)
             self._meta_cache[key] = got
         return got

@@ -242,7 +242,8 @@ def write_model(rows: list[QueryRows], c: float, rep: dict, rel: list[dict], pat
     m = fit(with_bank(rows, bank), c)
     m.version = f"lr-{dt.date.today().isoformat()}"
     m.info = {"fitted": dt.datetime.now().isoformat(timespec="seconds"), "C": c, "questions": len(rows),
-              "rows": int(sum(len(r.y) for r in rows)), "suites": suites or sorted({r.suite for r in rows}),
+              "rows": int(sum(len(r.y) for r in rows)), "bank": len(bank.examples) if bank else 0,
+              "suites": suites or sorted({r.suite for r in rows}),
               "cv": {k: v for k, v in rep.items() if k == "all" or k.startswith("suite:") or k.startswith("lang:")},
               "reliability": rel, "top_features": m.top_features(12)}
     m.save(path)

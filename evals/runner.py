@@ -7,7 +7,6 @@ with its history exactly as in the chat; other items are answered without a sess
 from __future__ import annotations
 
 import contextlib
-
 import datetime as dt
 import hashlib
 import json
