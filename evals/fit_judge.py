@@ -110,9 +110,10 @@ def rates(rows: list[Row], refused) -> dict[str, float]:
             "unanswerable": len(oos), "unanswerable_refused": sum(map(refused, oos)) / (len(oos) or 1)}
 
 
-# Suites written to hold unanswerable questions only: they enrich the examples of refusal, but their share of
-# questions is not the share of other people's questions the corpus cannot answer.
-ENRICHED_SUITES = {"unanswerable"}
+# Suites written to enrich one kind of question, not as investors' traffic: refusals only (unanswerable), or
+# answerable questions on articles no other suite asks about (coverage_*). Their share of unanswerable questions
+# (100% or 0%) is not the share among other people's questions.
+ENRICHED_SUITES = {"unanswerable", "coverage_a", "coverage_b"}
 
 
 def unanswerable_share(rows: list[Row]) -> float:

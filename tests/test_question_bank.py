@@ -8,7 +8,7 @@ import pytest
 
 from assistant.query import parse_query
 from assistant.ranking import FEATURES
-from assistant.ranking.bank import BANK_FILE, COLUMNS, BankError, Example, QuestionBank, load_examples
+from assistant.ranking.bank import BANK_FILE, COLUMNS, TAU, BankError, Example, QuestionBank, load_examples
 from evals.fit_ranker import QueryRows, examples_of, with_bank
 from evals.runner import unseen
 from evals.suite import REPO, TRAIN_SUITES, load_suite, load_suites
@@ -30,19 +30,30 @@ def _bank() -> QuestionBank:
 def test_the_nearest_example_votes_for_its_articles():
     bank = _bank()
     keys = [("219/2025/NĐ-CP", "21"), ("219/2025/NĐ-CP", "18"), ("67/2025/QH15", "13"), ("1/2000/QH", "1")]
-    f = bank.features(_unit(1, 0.1, 0), keys)
+    q = _unit(1, 0.1, 0)
+    f = bank.features(q, keys)
     vote, best, gap = f[:, 0], f[:, 1], f[:, 2]
-    assert vote[0] > 0.99 and vote[3] == 0 and vote.sum() == pytest.approx(1.0)
-    assert best[0] == pytest.approx(float(_unit(1, 0.1, 0) @ _unit(1, 0, 0)), abs=1e-6) and best[3] == 0
+    cos = float(q @ _unit(1, 0, 0))
+    assert vote[0] == pytest.approx(np.sqrt(np.exp((cos - 1) / TAU)), rel=1e-4) and vote[3] == 0
+    assert vote[1] < 1e-6 and vote[2] < 1e-6  # the far examples hardly vote
+    assert best[0] == pytest.approx(cos, abs=1e-6) and best[3] == 0
     assert gap[0] == 0 and gap[3] == pytest.approx(-best[0])
+
+
+def test_a_question_far_from_every_example_gets_no_vote():
+    """The vote is not a share: when no example is close, no article gets the bank's weight."""
+    f = _bank().features(_unit(1, 1, 1), [("219/2025/NĐ-CP", "21"), ("67/2025/QH15", "13")])
+    assert (f[:, 0] < 1e-3).all()
 
 
 def test_an_example_left_out_does_not_vote():
     bank = _bank()
     keys = [("219/2025/NĐ-CP", "21"), ("219/2025/NĐ-CP", "18")]
-    f = bank.features(_unit(1, 0.3, 0), keys, exclude={"s:a"})
-    # s:b is nearest now; its vote is shared by its two articles
-    assert f[0, 0] == 0 and f[0, 1] == 0 and f[1, 0] == pytest.approx(0.5, abs=1e-3)
+    q = _unit(1, 0.3, 0)
+    f = bank.features(q, keys, exclude={"s:a"})
+    # s:b is the only close example left; its vote is split between its two articles
+    w = np.exp((float(q @ _unit(0, 1, 0)) - 1) / TAU)
+    assert f[0, 0] == 0 and f[0, 1] == 0 and f[1, 0] == pytest.approx(np.sqrt(w / 2), rel=1e-3)
     assert not bank.features(_unit(1, 0, 0), keys, exclude={"s:a", "s:b", "s:c"}).any()
 
 
@@ -57,8 +68,8 @@ def test_fitting_rows_never_see_their_own_example():
                       _unit(1, 0.3, 0))]
     col = FEATURES.index("bank_vote")
     own, other = with_bank(rows, bank)
-    assert own.x[0, col] == 0 and own.x[1, col] == pytest.approx(0.5, abs=1e-3)  # s:b votes, s:a is left out
-    assert other.x[0, col] > 0.99  # a question outside the bank meets s:a
+    assert own.x[0, col] == 0  # its own example s:a is left out
+    assert other.x[0, col] > 0.1  # a question outside the bank meets s:a
     _, held = with_bank(rows, bank, frozenset({"s:a"}))
     assert held.x[0, col] == 0
 
@@ -95,7 +106,7 @@ def test_the_assistant_ranks_with_the_bank_and_an_evaluation_leaves_the_question
     pq = parse_query(e.question, assistant.catalog)
     res = assistant.retriever.search(pq, AS_OF, 10)
     gold = [a for a in res.ranked if (a.document, a.article) in set(e.gold)]
-    assert gold and max(a.features[cols[0]] for a in gold) > 0.2  # asked before: its articles get the vote
+    assert gold and max(a.features[cols[0]] for a in gold) > 0.5  # asked before: its articles get the vote
     with unseen(assistant, e.uid):
         again = assistant.retriever.search(pq, AS_OF, 10)
     assert assistant.retriever.bank_exclude == frozenset()
