@@ -215,10 +215,11 @@ def fit_ranker_cmd(suites: List[str] = typer.Argument(None, help="training suite
     report_out.write_text(json.dumps({"C": c, "report": rep, "reliability": rel}, indent=1), encoding="utf-8")
     if write:
         m = F.write_model(data, c, rep, rel, suites=list(specs), bank=bank)
-        write_examples(bank.examples if bank else [], BANK_FILE)
+        if bank is not None:  # rows collected without embeddings carry no bank: keep the one there is
+            write_examples(bank.examples, BANK_FILE)
         con.print("top features (standardised coefficients): " +
                   ", ".join(f"{n} {w:+.2f}" for n, w in m.top_features(12)))
-        con.print(f"wrote {F.MODEL_FILE} and {BANK_FILE}")
+        con.print(f"wrote {F.MODEL_FILE}" + (f" and {BANK_FILE}" if bank is not None else ""))
 
 
 @eval_app.command("fit-judge")
