@@ -27,10 +27,8 @@ from .facets import stated_facets, title_facets
 from .qvectors import cached_query_vectors
 from .query import ParsedQuery, parse_query
 from .ranking import LinearRanker, features, load_ranker
-from .ranking.bank import COLUMNS as BANK_COLUMNS, Example, QuestionBank
+from .ranking.bank import Example, QuestionBank
 from .status import Landmarks, Target, targets as status_targets
-
-_BANK_COLS = [features.INDEX[c] for c in BANK_COLUMNS]
 
 
 @dataclass
@@ -337,7 +335,8 @@ class HybridRetriever:
         x = features.matrix(cands, q.facets, q.earlier, q.language, q.accentless)
         bank = self.question_bank(gen) if pool.vec is not None else None
         if bank is not None:
-            x[:, _BANK_COLS] = bank.features(pool.vec, [(a.document, a.article) for a in keep], self.bank_exclude)
+            x[:, features.BANK_INDEX] = bank.features(pool.vec, [(a.document, a.article) for a in keep],
+                                                      self.bank_exclude)
         p = self.ranker.scores(x)
         for a, s, row in zip(keep, p, x):
             a.score = float(s)

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.ranking.bank import COLUMNS as BANK_COLUMNS, Example, QuestionBank
-from assistant.ranking.features import DERIVED, FEATURES, derive
+from assistant.ranking.bank import Example, QuestionBank
+from assistant.ranking.features import BANK_INDEX, DERIVED, FEATURES, derive
 from assistant.ranking.model import MODEL_FILE, LinearRanker
 
 
@@ -114,9 +114,6 @@ def load_rows(path: Path) -> Collected:
     return Collected(out, QuestionBank(examples, d["bank"]) if examples else None)
 
 
-_BANK = [FEATURES.index(c) for c in BANK_COLUMNS]
-
-
 def with_bank(rows: list[QueryRows], bank: QuestionBank | None, unseen: frozenset[str] = frozenset()
               ) -> list[QueryRows]:
     """The rows with their question-bank columns as a question outside the bank would get them: each question's
@@ -124,9 +121,9 @@ def with_bank(rows: list[QueryRows], bank: QuestionBank | None, unseen: frozense
     out = []
     for r in rows:
         x = r.x.copy()
-        x[:, _BANK] = 0.0
+        x[:, BANK_INDEX] = 0.0
         if bank is not None and r.qv is not None and len(r.keys):
-            x[:, _BANK] = bank.features(r.qv, r.keys, exclude=unseen | {r.uid})
+            x[:, BANK_INDEX] = bank.features(r.qv, r.keys, exclude=unseen | {r.uid})
         out.append(QueryRows(r.uid, r.suite, r.lang, x, r.y, r.keys, r.qv))
     return out
 

@@ -40,6 +40,7 @@ FEATURES: list[str] = [
     *BANK_COLUMNS,
 ]
 INDEX = {name: i for i, name in enumerate(FEATURES)}
+BANK_INDEX = [INDEX[c] for c in BANK_COLUMNS]  # the columns the retriever and the fit fill from the question bank
 
 _TYPES = {"Luật": "type_law", "Bộ luật": "type_law", "Nghị định": "type_decree", "Thông tư": "type_circular",
           "Quyết định": "type_decision", "Nghị quyết": "type_resolution"}
