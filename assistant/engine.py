@@ -380,11 +380,13 @@ class Assistant:
         """The answerability model's features; None without a scope margin (lexical mode, scope check off)."""
         if margin is None or res.mode != "hybrid":
             return None
+        bank = self.retriever.question_bank(self.handle.generation()) if res.query_vector is not None else None
         return answerability.features(
             scores=[a.score for a in res.articles[:3]], coverage=res.coverage,
             confidence=self.confidence(res, pq), scope_excess=margin - self.scope_threshold(pq),
             top_dense=res.top_dense, en=pq.language == "en", accentless=pq.accentless, follow_up=follow_up,
-            words=len(content_words(pq.text)))
+            words=len(content_words(pq.text)),
+            bank_margin=bank.judge_margin(res.query_vector, self.retriever.bank_exclude) if bank else 0.0)
 
     def _scope_excess(self, pq: ParsedQuery, res: SearchResult) -> float | None:
         """How far the question's scope margin lies above its refusal threshold (None: no scope check)."""

@@ -256,15 +256,16 @@ def fit_judge_cmd(suites: List[str] = typer.Argument(None, help="training suites
         with tempfile.TemporaryDirectory(prefix="htp-fit-judge-") as tmp:
             got = _collect(settings, items, F.collect, Path(tmp), con)
         F.save_rows(got, rows)
-    data = F.load_rows(rows)
+    got = F.load_rows(rows)
+    data, bank = got.rows, got.bank
     con.print(f"{len(data)} questions reach the decision: {sum(r.answerable for r in data)} answerable, "
               f"{sum(not r.answerable for r in data)} not")
     if c is None:
-        c, grid = F.choose_c(data, max_refused)
+        c, grid = F.choose_c(data, max_refused, bank=bank)
         con.print("C by leave-one-suite-out cost per question (2 × answerable refused + unanswerable answered, "
                   f"at an unanswerable share of {F.unanswerable_share(data):.3f}): " +
                   ", ".join(f"{k}: {v:.4f}" for k, v in grid.items()) + f" → {c}")
-    p = F.held_out(data, c)
+    p = F.held_out(data, c, bank=bank)
     thr = F.choose_threshold([r for r in data if r.uid in p["loso"]], p["loso"], max_refused)
     report = {"threshold": thr, "rules": F.rates(data, lambda r: r.rule_refused)}
     for kind in ("kfold", "loso"):
@@ -293,7 +294,7 @@ def fit_judge_cmd(suites: List[str] = typer.Argument(None, help="training suites
     out = rows.parent / "report.json"
     out.write_text(json.dumps({"C": c, **report}, indent=1), encoding="utf-8")
     if write:
-        m = F.write_model(data, c, thr, report, suites=list(specs))
+        m = F.write_model(data, c, thr, report, suites=list(specs), bank=bank)
         con.print("features (standardised coefficients): " +
                   ", ".join(f"{n} {w:+.2f}" for n, w in m.top_features(len(m.features))))
         con.print(f"wrote {F.MODEL_FILE}")

@@ -4,7 +4,9 @@
    off, so the hand-set rules' decision is recorded beside the evidence the model reads (follow-up chains share a
    session, as in ``htp eval run``). Only questions that reach that decision count: a named text, a text the
    corpus lacks or lexical mode are settled by rules before it.
-2. cross-validate (5-fold, stratified; and leave-one-suite-out) a logistic regression; the refusal threshold is
+2. cross-validate (5-fold, stratified; and leave-one-suite-out) a logistic regression — the question-bank margin
+   recomputed for each split (`with_bank`: held-out questions out of the bank, each training question without its
+   own example); the refusal threshold is
    the one of least leave-one-suite-out cost (each suite judged by a model that never saw its writer: the closest
    thing to other people's questions; a threshold chosen on 5-fold refused 2.2% of the answerable questions when
    each suite was left out, against 1.0% on its own folds), refusing an answerable question counting twice as much as answering an
@@ -22,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.ranking.answerable import FEATURES, MODEL_FILE
+from assistant.ranking.answerable import BANK_MARGIN, FEATURES, MODEL_FILE
+from assistant.ranking.bank import Example, QuestionBank
 from assistant.ranking.model import LinearRanker
 
 RULE_REFUSALS = ("out_of_scope", "weak_evidence")
@@ -36,9 +39,16 @@ class Row:
     x: np.ndarray
     answerable: bool
     rule_refused: bool  # what the hand-set rules decided on the same evidence
+    qv: np.ndarray | None = None  # the query vector the search embedded (None: no embeddings)
 
 
-def collect(assistant, items, default_as_of: dt.date, progress=None) -> list[Row]:
+@dataclass
+class Collected:
+    rows: list[Row]
+    bank: QuestionBank | None  # the question bank as the collecting assistant embedded it
+
+
+def collect(assistant, items, default_as_of: dt.date, progress=None) -> Collected:
     from .runner import traced
 
     out = []
@@ -46,26 +56,49 @@ def collect(assistant, items, default_as_of: dt.date, progress=None) -> list[Row
         verdict = trace[1] if len(trace) > 1 else None
         if it.answerable is None or verdict is None or verdict.evidence is None:
             continue
+        res = trace[0]
+        qv = np.asarray(res.query_vector, dtype=np.float32) if res.query_vector is not None else None
         out.append(Row(it.uid, it.suite, it.lang, verdict.evidence, bool(it.answerable),
-                       verdict.reason in RULE_REFUSALS))
-    return out
+                       verdict.reason in RULE_REFUSALS, qv))
+    r = assistant.retriever
+    return Collected(out, r.question_bank(r.handle.generation()))
 
 
-def save_rows(rows: list[Row], path: Path) -> None:
+def save_rows(got: Collected, path: Path) -> None:
+    rows, bank = got.rows, got.bank
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = [{"uid": r.uid, "suite": r.suite, "lang": r.lang, "answerable": r.answerable, "rule": r.rule_refused}
-            for r in rows]
-    np.savez_compressed(path, x=np.stack([r.x for r in rows]) if rows else np.zeros((0, len(FEATURES))),
-                        meta=json.dumps({"features": FEATURES, "rows": meta}, ensure_ascii=False))
+    meta = [{"uid": r.uid, "suite": r.suite, "lang": r.lang, "answerable": r.answerable, "rule": r.rule_refused,
+             "qv": r.qv is not None} for r in rows]
+    dim = next((len(r.qv) for r in rows if r.qv is not None), 0)
+    qv = np.stack([r.qv if r.qv is not None else np.zeros(dim, np.float32) for r in rows]) if rows and dim \
+        else np.zeros((len(rows), 0), np.float32)
+    np.savez_compressed(path, x=np.stack([r.x for r in rows]) if rows else np.zeros((0, len(FEATURES))), qv=qv,
+                        bank=bank.vectors if bank is not None else np.zeros((0, dim), np.float32),
+                        meta=json.dumps({"features": FEATURES, "rows": meta,
+                                         "bank": [e.to_json() for e in bank.examples] if bank else []},
+                                        ensure_ascii=False))
 
 
-def load_rows(path: Path) -> list[Row]:
+def load_rows(path: Path) -> Collected:
     d = np.load(path, allow_pickle=False)
     meta = json.loads(str(d["meta"]))
-    if meta["features"] != FEATURES:
+    if meta["features"] != FEATURES or "qv" not in d:
         raise ValueError(f"{path}: collected with other features; collect again (--recollect)")
-    return [Row(m["uid"], m["suite"], m["lang"], d["x"][i], m["answerable"], m["rule"])
-            for i, m in enumerate(meta["rows"])]
+    rows = [Row(m["uid"], m["suite"], m["lang"], d["x"][i], m["answerable"], m["rule"],
+                d["qv"][i] if m["qv"] else None) for i, m in enumerate(meta["rows"])]
+    examples = [Example(e["uid"], e["q"], tuple(tuple(k) for k in e["gold"])) for e in meta["bank"]]
+    return Collected(rows, QuestionBank(examples, d["bank"]) if examples else None)
+
+
+def with_bank(rows: list[Row], bank: QuestionBank | None, unseen: frozenset[str] = frozenset()) -> list[Row]:
+    """The rows with the question-bank margin a question outside the bank would get: each question's own example is
+    left out, and so are the `unseen` ones (a held-out split's questions)."""
+    out = []
+    for r in rows:
+        x = r.x.copy()
+        x[BANK_MARGIN] = bank.judge_margin(r.qv, unseen | {r.uid}) if bank is not None and r.qv is not None else 0.0
+        out.append(Row(r.uid, r.suite, r.lang, x, r.answerable, r.rule_refused, r.qv))
+    return out
 
 
 def fit(rows: list[Row], c: float = 1.0) -> LinearRanker:
@@ -80,26 +113,30 @@ def fit(rows: list[Row], c: float = 1.0) -> LinearRanker:
     return LinearRanker(list(FEATURES), mean, scale, lr.coef_[0].astype(float), float(lr.intercept_[0]))
 
 
-def held_out(rows: list[Row], c: float, k: int = 5, seed: int = 0) -> dict[str, dict[str, float]]:
+def _score(rows: list[Row], test: list[int], c: float, bank: QuestionBank | None, out: dict[str, float]) -> None:
+    """P(answerable) of the `test` rows from a model fitted on the others, with a bank that holds none of them."""
+    unseen = frozenset(rows[i].uid for i in test)
+    m = fit(with_bank([r for r in rows if r.uid not in unseen], bank, unseen), c)
+    for r in with_bank([rows[i] for i in test], bank, unseen):
+        out[r.uid] = float(m.scores(r.x[None, :])[0])
+
+
+def held_out(rows: list[Row], c: float, k: int = 5, seed: int = 0, bank: QuestionBank | None = None
+             ) -> dict[str, dict[str, float]]:
     """P(answerable) of each question from a model that never saw it: k-fold (stratified) and
     leave-one-suite-out."""
     from sklearn.model_selection import StratifiedKFold
 
     y = np.array([r.answerable for r in rows])
     kfold: dict[str, float] = {}
-    for train, test in StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(rows)), y):
-        m = fit([rows[i] for i in train], c)
-        for i in test:
-            kfold[rows[i].uid] = float(m.scores(rows[i].x[None, :])[0])
+    for _, test in StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(rows)), y):
+        _score(rows, test.tolist(), c, bank, kfold)
     loso: dict[str, float] = {}
     for s in sorted({r.suite for r in rows}):
-        train = [r for r in rows if r.suite != s]
-        if len({r.answerable for r in train}) < 2:
+        test = [i for i, r in enumerate(rows) if r.suite == s]
+        if len({r.answerable for i, r in enumerate(rows) if r.suite != s}) < 2:
             continue
-        m = fit(train, c)
-        for r in rows:
-            if r.suite == s:
-                loso[r.uid] = float(m.scores(r.x[None, :])[0])
+        _score(rows, test, c, bank, loso)
     return {"kfold": kfold, "loso": loso}
 
 
@@ -150,11 +187,12 @@ def cost(rows: list[Row], refused, refusal_cost: float = 2.0) -> float:
     return cost_of(rates(rows, refused), refusal_cost, unanswerable_share(rows))
 
 
-def choose_c(rows: list[Row], max_refused: float, grid=(0.1, 0.3, 1.0, 3.0)) -> tuple[float, dict[float, float]]:
+def choose_c(rows: list[Row], max_refused: float, grid=(0.1, 0.3, 1.0, 3.0), bank: QuestionBank | None = None
+             ) -> tuple[float, dict[float, float]]:
     """The regularisation of least leave-one-suite-out cost at its chosen threshold; ties to the stronger one."""
     got = {}
     for c in grid:
-        p = held_out(rows, c)["loso"]
+        p = held_out(rows, c, bank=bank)["loso"]
         seen = [r for r in rows if r.uid in p]  # a suite of one class only cannot be left out
         t = choose_threshold(seen, p, max_refused)
         got[c] = cost(seen, lambda r: p[r.uid] < t)
@@ -172,8 +210,8 @@ def reliability(rows: list[Row], p: dict[str, float], edges=(0.0, 0.2, 0.4, 0.6,
 
 
 def write_model(rows: list[Row], c: float, thr: float, report: dict, path: Path = MODEL_FILE,
-                suites: list[str] | None = None) -> LinearRanker:
-    m = fit(rows, c)
+                suites: list[str] | None = None, bank: QuestionBank | None = None) -> LinearRanker:
+    m = fit(with_bank(rows, bank), c)
     m.version = f"answerable-lr-{dt.date.today().isoformat()}"
     m.info = {"fitted": dt.datetime.now().isoformat(timespec="seconds"), "C": c, "threshold": thr,
               "questions": len(rows), "suites": suites or sorted({r.suite for r in rows}), "cv": report,

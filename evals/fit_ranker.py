@@ -47,11 +47,13 @@ class Collected:
 
 
 def examples_of(items) -> list[Example]:
-    """The question bank of a set of training items: answerable questions that stand on their own (not a follow-up,
-    which means little without its conversation) about today's law (no `as_of`: the publisher's and the
-    earlier-rules questions cite texts since replaced)."""
-    return [Example(it.uid, it.question, tuple(dict.fromkeys(g.key for g in it.relevant)))
-            for it in items if it.answerable and it.relevant and not it.follow_up_of and it.as_of is None]
+    """The question bank of a set of training items: questions that stand on their own (not a follow-up, which
+    means little without its conversation) about today's law (no `as_of`: the publisher's and the earlier-rules
+    questions cite texts since replaced) — answerable ones with their articles, and those the corpus cannot answer
+    (no articles; the judge's examples)."""
+    return [Example(it.uid, it.question, tuple(dict.fromkeys(g.key for g in it.relevant)) if it.answerable else ())
+            for it in items if ((it.answerable and it.relevant) or it.answerable is False)
+            and not it.follow_up_of and it.as_of is None]
 
 
 def collect(assistant, items, default_as_of: dt.date, progress=None) -> Collected:

@@ -15,11 +15,12 @@ def test_the_committed_model_matches_the_features_and_carries_its_threshold_and_
     assert 0.0 < threshold(m) < 1.0
     assert m.info["cv"]["kfold"]["answerable"] > 100, "fitted and cross-validated on suite questions"
     strong = features(scores=[0.9, 0.1, 0.05], coverage=0.9, confidence=0.9, scope_excess=-0.05, top_dense=0.9,
-                      en=False, accentless=False, follow_up=False, words=8)
+                      en=False, accentless=False, follow_up=False, words=8, bank_margin=-0.05)
     weak = features(scores=[0.02, 0.01, 0.01], coverage=0.1, confidence=0.1, scope_excess=0.05, top_dense=0.8,
-                    en=False, accentless=False, follow_up=False, words=8)
+                    en=False, accentless=False, follow_up=False, words=8, bank_margin=0.05)
     p_strong, p_weak = m.scores(np.stack([strong, weak]))
-    # A confident ranker with full coverage reads as answerable; no evidence at all does not.
+    # A confident ranker with full coverage, nearer questions answered before, reads as answerable; no evidence at
+    # all, nearer a question the corpus could not answer, does not.
     assert p_strong >= threshold(m) > p_weak
 
 

@@ -74,6 +74,33 @@ def test_fitting_rows_never_see_their_own_example():
     assert held.x[0, col] == 0
 
 
+def test_the_judge_margin_compares_the_closest_unanswerable_and_answerable_examples():
+    bank = QuestionBank(_bank().examples + [Example("u:fee", "lệ phí cấp giấy phép lao động bao nhiêu tiền", ())],
+                        np.concatenate([_bank().vectors, _unit(0.8, 0.6, 0)[None, :]]))
+    near_fee = _unit(0.8, 0.6, 0.05)
+    m = bank.judge_margin(near_fee)
+    assert m == pytest.approx(float(near_fee @ _unit(0.8, 0.6, 0)) - float(near_fee @ _unit(1, 0, 0)), abs=1e-6)
+    assert m > 0 and bank.judge_margin(_unit(0, 0, 1)) < 0  # a question asked before and answered
+    assert bank.judge_margin(near_fee, exclude={"u:fee"}) == 0.0  # no unanswerable example left: no evidence
+    # an unanswerable example votes for no article
+    keys = [("219/2025/NĐ-CP", "21"), ("67/2025/QH15", "13")]
+    assert np.allclose(bank.features(near_fee, keys), _bank().features(near_fee, keys))
+
+
+def test_the_judge_is_fitted_on_margins_its_own_example_is_not_in():
+    from evals import fit_judge as FJ
+    from assistant.ranking.answerable import BANK_MARGIN, FEATURES as JF
+
+    bank = QuestionBank(_bank().examples + [Example("u:x", "phí", ()), Example("u:far", "thời tiết", ())],
+                        np.concatenate([_bank().vectors, _unit(0, 0.1, 1)[None, :], _unit(1, -1, 0)[None, :]]))
+    rows = [FJ.Row("u:x", "u", "vi", np.zeros(len(JF)), False, False, _unit(0, 0.1, 1)),
+            FJ.Row("u:y", "u", "vi", np.zeros(len(JF)), False, False, _unit(0, 0.1, 1))]
+    own, other = FJ.with_bank(rows, bank)
+    assert own.x[BANK_MARGIN] < 0 < other.x[BANK_MARGIN]  # without its own example it looks answerable
+    _, held = FJ.with_bank(rows, bank, frozenset({"u:x"}))
+    assert held.x[BANK_MARGIN] < 0
+
+
 def test_a_malformed_or_missing_bank_is_named(tmp_path):
     bad = tmp_path / "examples.jsonl"
     bad.write_text(json.dumps({"uid": "x", "q": "Câu hỏi?", "gold": [["67/2025/QH15", "13"]]}) + "\n"
@@ -85,10 +112,10 @@ def test_a_malformed_or_missing_bank_is_named(tmp_path):
 
 
 def test_the_committed_bank_is_the_training_suites_own_questions():
-    """Every example is a standalone, answerable question of a training suite with the suite's gold; no question of
-    the blind or paraphrase suites, which measure what nobody tuned on."""
+    """Every example is a standalone question of a training suite with the suite's gold (none for one the corpus
+    cannot answer); no question of the blind or paraphrase suites, which measure what nobody tuned on."""
     examples = load_examples(BANK_FILE)
-    assert len(examples) > 300
+    assert len(examples) > 300 and sum(not e.answerable for e in examples) > 50
     expected = {e.uid: e for e in examples_of(load_suites(TRAIN_SUITES))}
     assert {e.uid for e in examples} == set(expected)
     for e in examples:

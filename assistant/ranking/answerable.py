@@ -30,14 +30,16 @@ FEATURES = [
     "accentless",
     "follow_up",  # read with the previous topic
     "log_words",  # long chatty questions dilute coverage
+    "bank_margin",  # closest unanswerable training question's cosine minus the closest answerable one's
 ]
+BANK_MARGIN = FEATURES.index("bank_margin")  # filled from the question bank (recomputed per split when fitting)
 
 
 def features(*, scores: list[float], coverage: float, confidence: float, scope_excess: float, top_dense: float,
-             en: bool, accentless: bool, follow_up: bool, words: int) -> np.ndarray:
+             en: bool, accentless: bool, follow_up: bool, words: int, bank_margin: float) -> np.ndarray:
     p = list(scores[:3]) + [0.0] * (3 - min(3, len(scores)))
     return np.array([p[0], max(p), p[1], coverage, confidence, scope_excess, top_dense, float(en),
-                     float(accentless), float(follow_up), math.log1p(words)], dtype=np.float64)
+                     float(accentless), float(follow_up), math.log1p(words), bank_margin], dtype=np.float64)
 
 
 def threshold(model: LinearRanker) -> float:
