@@ -451,12 +451,10 @@ class Assistant:
             if pq.language == "en":
                 return guard.judge(pq.text).margin
             # Judged with the abbreviations written out ("GPLĐ" → "giấy phép lao động"): the examples near the
-            # boundary differ by such words. The search's own embedding is reused when nothing changes.
-            text = res.restored or pq.text
-            spelled = spell_out(text)
-            if spelled == text and res.query_vector is not None:
+            # boundary differ by such words. The search embedded exactly that text (dense_query_text): reused.
+            if res.query_vector is not None:
                 return guard.judge_vector(np.asarray(res.query_vector, dtype=np.float32)).margin
-            return guard.judge(spelled).margin
+            return guard.judge(spell_out(res.restored or pq.text)).margin
         except ScopeBankError as e:
             self._disable_scope(e)
             return None

@@ -25,7 +25,7 @@ from .amendments import AmendmentLinks, read_links
 from .config import RankingPolicy
 from .facets import stated_facets, title_facets
 from .qvectors import cached_query_vectors
-from .query import ParsedQuery, parse_query
+from .query import ParsedQuery, parse_query, spell_out
 from .ranking import LinearRanker, features, load_ranker
 from .ranking.bank import Example, QuestionBank
 from .status import Landmarks, Target, targets as status_targets
@@ -97,15 +97,18 @@ class SearchResult:
     ranked: list[ArticleHit] = field(default_factory=list)  # every candidate article scored, best first
 
 
+# Names the way `dense_query_text` reads a question: the question bank's cached vectors are keyed by it.
+DENSE_TEXT_VERSION = "spelled-out-1"
+
+
 def dense_query_text(q: ParsedQuery, restored: str | None = None) -> str:
     """English questions are embedded with their Vietnamese glossary terms: e5 is multilingual, but the
     Vietnamese legal wording pulls the vector to the right neighbourhood. Accentless questions are embedded with
-    their accents restored (e5 reads folded Vietnamese poorly)."""
-    if q.language == "en" and q.expanded != q.text:
-        return f"{q.text} ({q.expanded[len(q.text):].strip()})"
-    if restored:
-        return restored
-    return q.text
+    their accents restored (e5 reads folded Vietnamese poorly). Vietnamese abbreviations are written out ("DN CNC
+    … TNDN" → "doanh nghiệp công nghệ cao … thu nhập doanh nghiệp"): the embedder reads words, not chat shorthand."""
+    if q.language == "en":
+        return f"{q.text} ({q.expanded[len(q.text):].strip()})" if q.expanded != q.text else q.text
+    return spell_out(restored or q.text)
 
 
 class IndexHandle:
@@ -570,8 +573,9 @@ class HybridRetriever:
                     out.append(dense_query_text(q, restorer.restore(q.text) if q.accentless else None))
                 return {"q": out}
 
-            # Named by the questions and what their accents are restored from (parsing them all takes seconds).
-            learnt_from = sorted(gen.manifest.doc_hashes.values()) + self.lm_texts
+            # Named by the questions, the way they are read and what their accents are restored from (parsing them
+            # all takes seconds).
+            learnt_from = [DENSE_TEXT_VERSION] + sorted(gen.manifest.doc_hashes.values()) + self.lm_texts
             vecs = cached_query_vectors(self.handle.embedder(), self.model_id, self.cache_dir, "bank", texts,
                                         key={"q": [e.question for e in self.examples]},
                                         salt="\n".join(learnt_from))["q"]
