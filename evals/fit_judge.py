@@ -150,7 +150,7 @@ def rates(rows: list[Row], refused) -> dict[str, float]:
 # Suites written to enrich one kind of question, not as investors' traffic: refusals only (unanswerable), or
 # answerable questions on articles no other suite asks about (coverage_*). Their share of unanswerable questions
 # (100% or 0%) is not the share among other people's questions.
-ENRICHED_SUITES = {"unanswerable", "coverage_a", "coverage_b"}
+ENRICHED_SUITES = {"unanswerable", "unanswerable_b", "coverage_a", "coverage_b"}
 
 
 def unanswerable_share(rows: list[Row]) -> float:
