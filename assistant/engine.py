@@ -381,12 +381,15 @@ class Assistant:
         if margin is None or res.mode != "hybrid":
             return None
         bank = self.retriever.question_bank(self.handle.generation()) if res.query_vector is not None else None
+        if bank is not None:
+            bank_margin = bank.judge_margin(res.query_vector, self.retriever.bank_exclude)
+        else:  # the bank switched off (HTP_QUESTION_BANK_FILE=): the training mean weighs neither way
+            bank_margin = float(self.answerability.mean[answerability.BANK_MARGIN]) if self.answerability else 0.0
         return answerability.features(
             scores=[a.score for a in res.articles[:3]], coverage=res.coverage,
             confidence=self.confidence(res, pq), scope_excess=margin - self.scope_threshold(pq),
             top_dense=res.top_dense, en=pq.language == "en", accentless=pq.accentless, follow_up=follow_up,
-            words=len(content_words(pq.text)),
-            bank_margin=bank.judge_margin(res.query_vector, self.retriever.bank_exclude) if bank else 0.0)
+            words=len(content_words(pq.text)), bank_margin=bank_margin)
 
     def _scope_excess(self, pq: ParsedQuery, res: SearchResult) -> float | None:
         """How far the question's scope margin lies above its refusal threshold (None: no scope check)."""

@@ -150,6 +150,19 @@ def test_the_bank_can_be_switched_off_and_a_named_one_must_exist(small_settings,
         Assistant(small_settings.model_copy(update={"question_bank_file": tmp_path / "absent.jsonl"}))
 
 
+def test_without_the_bank_the_judge_reads_a_neutral_margin(small_settings):
+    """The refusal model weighs the bank's margin heavily: switched off, it reads the training mean (no push either
+    way), not 0, which lies on the refusing side of that mean."""
+    from assistant.engine import Assistant
+    from assistant.ranking.answerable import BANK_MARGIN
+
+    off = Assistant(small_settings.model_copy(update={"question_bank_file": None}))
+    pq, res = off.search("Doanh nghiệp công nghệ cao được miễn thuế thu nhập doanh nghiệp mấy năm?", AS_OF)
+    assert res.mode == "hybrid" and off.answerability is not None
+    x = off._answerability_evidence(pq, res, 0.0, follow_up=False)
+    assert x[BANK_MARGIN] == pytest.approx(off.answerability.mean[BANK_MARGIN]) and x[BANK_MARGIN] != 0
+
+
 def test_htp_index_prepares_the_bank_for_the_texts_it_indexed(small_settings, capsys):
     from assistant import cli, qvectors
 
