@@ -450,14 +450,12 @@ class Assistant:
         if guard is None:
             return None
         try:
-            # English retrieval embeds the question with its glossary terms; the banks hold plain questions.
-            if pq.language == "en":
-                return guard.judge(pq.text).margin
-            # Judged with the abbreviations written out ("GPLĐ" → "giấy phép lao động"): the examples near the
-            # boundary differ by such words. The search embedded exactly that text (dense_query_text): reused.
+            # The search's own embedding is reused (no second model call while the investor waits): Vietnamese
+            # with its abbreviations written out ("GPLĐ" → "giấy phép lao động": the examples near the boundary
+            # differ by such words), English with its glossary terms (dense_query_text).
             if res.query_vector is not None:
                 return guard.judge_vector(np.asarray(res.query_vector, dtype=np.float32)).margin
-            return guard.judge(spell_out(res.restored or pq.text)).margin
+            return guard.judge(pq.text if pq.language == "en" else spell_out(res.restored or pq.text)).margin
         except ScopeBankError as e:
             self._disable_scope(e)
             return None

@@ -171,3 +171,18 @@ def test_an_english_follow_up_is_judged_on_its_glossary_terms(assistant, monkeyp
     assert on_topic.follow_up and not on_topic.refused
     off = assistant.answer("how about the weather tomorrow?", history=history, record=False)
     assert off.follow_up and off.refused and off.refusal_reason == "out_of_scope"
+
+
+@pytest.mark.parametrize("question", ["DN CNC được miễn thuế TNDN mấy năm?",
+                                      "How many years of CIT exemption does a high-tech enterprise get?"])
+def test_the_scope_check_reuses_the_search_embedding(assistant, monkeypatch, question):
+    """One model call per answer: the scope check reads the vector the search embedded (abbreviations written out,
+    English with its glossary terms) instead of embedding the question again while the investor waits."""
+    embedder = assistant.handle.embedder()
+    counted = Counting(embedder)
+    monkeypatch.setattr(assistant.handle, "embedder", lambda: counted)
+    monkeypatch.setattr(assistant.scope, "embedder", counted)
+    assistant.scope.judge.cache_clear()
+    ans = assistant.answer(question, record=False)
+    assert ans.evidence.get("scope_margin") is not None
+    assert counted.calls == 1
