@@ -4,6 +4,7 @@ Everything here is deterministic and cheap (well under a millisecond, plus under
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,8 @@ def load_glossary(path: Path = GLOSSARY_FILE) -> list[tuple[str, str]]:
 
 
 GLOSSARY_EN: list[tuple[str, str]] = load_glossary()
+# Names the glossary's content: vectors of English questions embedded with its terms are cached under it.
+GLOSSARY_DIGEST = hashlib.sha1(repr(GLOSSARY_EN).encode()).hexdigest()[:12]
 _GLOSSARY = [(re.compile(rf"\b(?:{p})\b", re.I), vi) for p, vi in GLOSSARY_EN]
 
 _EN_WORDS = set("""me we you our us i give get the a an is are was were what which who whom how when where why does do did can could should would

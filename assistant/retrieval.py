@@ -25,7 +25,7 @@ from .amendments import AmendmentLinks, read_links
 from .config import RankingPolicy
 from .facets import stated_facets, title_facets
 from .qvectors import cached_query_vectors
-from .query import ParsedQuery, parse_query, spell_out
+from .query import GLOSSARY_DIGEST, ParsedQuery, parse_query, spell_out
 from .ranking import LinearRanker, features, load_ranker
 from .ranking.bank import Example, QuestionBank
 from .status import Landmarks, Target, targets as status_targets
@@ -573,9 +573,10 @@ class HybridRetriever:
                     out.append(dense_query_text(q, restorer.restore(q.text) if q.accentless else None))
                 return {"q": out}
 
-            # Named by the questions, the way they are read and what their accents are restored from (parsing them
-            # all takes seconds).
-            learnt_from = [DENSE_TEXT_VERSION] + sorted(gen.manifest.doc_hashes.values()) + self.lm_texts
+            # Named by the questions, the way they are read (English: with the glossary's terms) and what their
+            # accents are restored from (parsing them all takes seconds).
+            learnt_from = ([DENSE_TEXT_VERSION, GLOSSARY_DIGEST] + sorted(gen.manifest.doc_hashes.values())
+                           + self.lm_texts)
             vecs = cached_query_vectors(self.handle.embedder(), self.model_id, self.cache_dir, "bank", texts,
                                         key={"q": [e.question for e in self.examples]},
                                         salt="\n".join(learnt_from))["q"]

@@ -163,6 +163,27 @@ def test_without_the_bank_the_judge_reads_a_neutral_margin(small_settings):
     assert x[BANK_MARGIN] == pytest.approx(off.answerability.mean[BANK_MARGIN]) and x[BANK_MARGIN] != 0
 
 
+def test_the_bank_vectors_are_keyed_by_how_questions_are_read(small_settings, tmp_path, monkeypatch):
+    """English examples are embedded with the glossary's terms: a changed glossary (or way of reading) must embed
+    them again, not reuse vectors cached under the old one."""
+    from assistant import qvectors, retrieval
+    from assistant.engine import Assistant
+    from assistant.ranking.bank import write_examples
+
+    f = tmp_path / "examples.jsonl"
+    write_examples([Example("t:1", "How long is a work permit valid?", (("219/2025/NĐ-CP", "21"),))], f)
+    a = Assistant(small_settings.model_copy(update={"question_bank_file": f}))
+    gen = a.handle.generation()
+    qvectors.MEMO.clear()
+    assert a.retriever.question_bank(gen) is not None
+    first = {p for p in qvectors.MEMO if p.name.startswith("bank-")}
+    monkeypatch.setattr(retrieval, "GLOSSARY_DIGEST", "another glossary")
+    a.retriever._meta_cache.clear()
+    a.retriever.question_bank(gen)
+    again = {p for p in qvectors.MEMO if p.name.startswith("bank-")}
+    assert len(first) == 1 and len(again - first) == 1
+
+
 def test_htp_index_prepares_the_bank_for_the_texts_it_indexed(small_settings, capsys):
     from assistant import cli, qvectors
 

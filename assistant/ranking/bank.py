@@ -13,8 +13,9 @@ no bank at all, leave-one-suite-out Acc@1 0.653 against 0.685; the square root o
 The bank also holds the training suites' questions the corpus cannot answer (no articles): the judge reads how much
 nearer a new question lies to the closest of them than to the closest answerable one (`judge_margin`). Written by
 people who saw what the corpus lacks (fees, fines, visas, VAT, today's prices), they teach the refusal model the
-near-domain questions the hand-written scope examples miss: leave-one-suite-out cost 0.0542 → 0.0372, the first
-unanswerable suite refused 62.5% when left out, with a second writer's questions in the bank (`evals/README.md`).
+near-domain questions the hand-written scope examples miss: leave-one-suite-out cost 0.0542 → 0.037, the first
+unanswerable suite refused about 60% instead of 37.5% when left out, with a second writer's questions in the bank
+(`evals/README.md`).
 
 Both models are fitted with each training question's own example left out (`evals/fit_ranker.py`,
 `evals/fit_judge.py`), so the features they learn from are those an unseen question would get.
