@@ -25,8 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from assistant.ranking.answerable import BANK_MARGIN, FEATURES, MODEL_FILE
-from assistant.ranking.bank import Example, QuestionBank
+from assistant.ranking.bank import QuestionBank
 from assistant.ranking.model import LinearRanker
+
+from .fit_ranker import bank_of, vectors_and_bank
 
 RULE_REFUSALS = ("out_of_scope", "weak_evidence")
 
@@ -69,14 +71,9 @@ def save_rows(got: Collected, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = [{"uid": r.uid, "suite": r.suite, "lang": r.lang, "answerable": r.answerable, "rule": r.rule_refused,
              "qv": r.qv is not None} for r in rows]
-    dim = next((len(r.qv) for r in rows if r.qv is not None), 0)
-    qv = np.stack([r.qv if r.qv is not None else np.zeros(dim, np.float32) for r in rows]) if rows and dim \
-        else np.zeros((len(rows), 0), np.float32)
-    np.savez_compressed(path, x=np.stack([r.x for r in rows]) if rows else np.zeros((0, len(FEATURES))), qv=qv,
-                        bank=bank.vectors if bank is not None else np.zeros((0, dim), np.float32),
-                        meta=json.dumps({"features": FEATURES, "rows": meta,
-                                         "bank": [e.to_json() for e in bank.examples] if bank else []},
-                                        ensure_ascii=False))
+    arrays, bank_meta = vectors_and_bank([r.qv for r in rows], bank)
+    np.savez_compressed(path, x=np.stack([r.x for r in rows]) if rows else np.zeros((0, len(FEATURES))), **arrays,
+                        meta=json.dumps({"features": FEATURES, "rows": meta, "bank": bank_meta}, ensure_ascii=False))
 
 
 def load_rows(path: Path) -> Collected:
@@ -86,8 +83,7 @@ def load_rows(path: Path) -> Collected:
         raise ValueError(f"{path}: collected with other features; collect again (--recollect)")
     rows = [Row(m["uid"], m["suite"], m["lang"], d["x"][i], m["answerable"], m["rule"],
                 d["qv"][i] if m["qv"] else None) for i, m in enumerate(meta["rows"])]
-    examples = [Example(e["uid"], e["q"], tuple(tuple(k) for k in e["gold"])) for e in meta["bank"]]
-    return Collected(rows, QuestionBank(examples, d["bank"]) if examples else None)
+    return Collected(rows, bank_of(meta, d))
 
 
 def with_bank(rows: list[Row], bank: QuestionBank | None, unseen: frozenset[str] = frozenset()) -> list[Row]:

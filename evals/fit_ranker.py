@@ -80,16 +80,27 @@ def save_rows(got: Collected, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = [{"uid": r.uid, "suite": r.suite, "lang": r.lang, "keys": r.keys, "n": len(r.y),
              "qv": r.qv is not None} for r in rows]
-    dim = next((len(r.qv) for r in rows if r.qv is not None), 0)
-    qv = np.stack([r.qv if r.qv is not None else np.zeros(dim, np.float32) for r in rows]) if rows and dim \
-        else np.zeros((len(rows), 0), np.float32)
-    bank = got.bank
+    arrays, bank_meta = vectors_and_bank([r.qv for r in rows], got.bank)
     np.savez_compressed(path, x=np.concatenate([r.x for r in rows]) if rows else np.zeros((0, len(FEATURES))),
-                        y=np.concatenate([r.y for r in rows]) if rows else np.zeros(0), qv=qv,
-                        bank=bank.vectors if bank is not None else np.zeros((0, dim), np.float32),
-                        meta=json.dumps({"features": FEATURES, "rows": meta,
-                                         "bank": [e.to_json() for e in bank.examples] if bank else []},
+                        y=np.concatenate([r.y for r in rows]) if rows else np.zeros(0), **arrays,
+                        meta=json.dumps({"features": FEATURES, "rows": meta, "bank": bank_meta},
                                         ensure_ascii=False))
+
+
+def vectors_and_bank(qvs: list[np.ndarray | None], bank: QuestionBank | None) -> tuple[dict, list[dict]]:
+    """The arrays (`qv`: one query vector per row, zeros where none; `bank`: the bank's vectors) and the bank's
+    examples as stored beside fitting rows (here and in `evals/fit_judge.py`)."""
+    dim = next((len(v) for v in qvs if v is not None), 0)
+    qv = np.stack([v if v is not None else np.zeros(dim, np.float32) for v in qvs]) if qvs and dim \
+        else np.zeros((len(qvs), 0), np.float32)
+    vectors = bank.vectors if bank is not None else np.zeros((0, dim), np.float32)
+    return {"qv": qv, "bank": vectors}, [e.to_json() for e in bank.examples] if bank else []
+
+
+def bank_of(meta: dict, d) -> QuestionBank | None:
+    """The question bank stored by `vectors_and_bank` (None when the rows were collected without one)."""
+    examples = [Example.from_json(e) for e in meta["bank"]]
+    return QuestionBank(examples, d["bank"]) if examples else None
 
 
 def load_rows(path: Path) -> Collected:
@@ -112,8 +123,7 @@ def load_rows(path: Path) -> Collected:
         qv = d["qv"][q] if m["qv"] else None
         out.append(QueryRows(m["uid"], m["suite"], m["lang"], x, d["y"][i:i + n], keys, qv))
         i += n
-    examples = [Example(e["uid"], e["q"], tuple(tuple(k) for k in e["gold"])) for e in meta["bank"]]
-    return Collected(out, QuestionBank(examples, d["bank"]) if examples else None)
+    return Collected(out, bank_of(meta, d))
 
 
 def with_bank(rows: list[QueryRows], bank: QuestionBank | None, unseen: frozenset[str] = frozenset()

@@ -50,6 +50,10 @@ class Example:
     def to_json(self) -> dict:
         return {"uid": self.uid, "q": self.question, "gold": [list(k) for k in self.gold]}
 
+    @classmethod
+    def from_json(cls, d: dict) -> "Example":
+        return cls(d["uid"], d["q"], tuple(tuple(k) for k in d["gold"]))
+
 
 def load_examples(path: Path = BANK_FILE) -> list[Example]:
     """The bank's examples; a malformed line is reported as file:line."""
