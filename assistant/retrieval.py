@@ -334,7 +334,8 @@ class HybridRetriever:
         arts = sorted(by.values(), key=lambda a: -a.fused)
         keep = arts[: self.policy.rank_pool] + [a for a in arts[self.policy.rank_pool:]
                                                 if (a.document, a.article) in forced]
-        cands = self._candidates(q, keep, gen, as_of, context_docs, {(t.document, t.article) for t in pool.status})
+        cands = self._candidates(q, keep, gen, as_of, context_docs, {(t.document, t.article) for t in pool.status},
+                                 self._article_similarity(pool, keep))
         x = features.matrix(cands, q.facets, q.earlier, q.language, q.accentless)
         bank = self.question_bank(gen) if pool.vec is not None else None
         if bank is not None:
@@ -378,8 +379,21 @@ class HybridRetriever:
         out.insert(0, out.pop(j))
         return out
 
+    @staticmethod
+    def _article_similarity(pool: "Pool", arts: list[ArticleHit]) -> list[float]:
+        """The question's cosine with each whole article; an article without a vector (a generation built before
+        article vectors) reads as its best clause, the nearest stand-in; lexical mode reads 0."""
+        if pool.vec is None:
+            return [0.0] * len(arts)
+        best = [max(h.dense_raw for h in a.clauses) for a in arts]
+        if pool.gen.articles is None:
+            return best
+        sims = pool.gen.articles.similarity(np.asarray(pool.vec), [(a.document, a.article) for a in arts])
+        return [b if np.isnan(s) else float(s) for s, b in zip(sims, best)]
+
     def _candidates(self, q: ParsedQuery, arts: list[ArticleHit], gen: LoadedGeneration, as_of: dt.date,
-                    context_docs: frozenset[str], status: set[tuple[str, str]]) -> list[features.Candidate]:
+                    context_docs: frozenset[str], status: set[tuple[str, str]], art_dense: list[float]
+                    ) -> list[features.Candidate]:
         words = self._question_words(q)
         idf, unseen = self._idf(gen, accented=False)
         if q.language == "en":
@@ -407,7 +421,7 @@ class HybridRetriever:
         for a in arts[:3]:
             linked |= links.linked((a.document, a.article))
         out = []
-        for a in arts:
+        for a, sim in zip(arts, art_dense):
             meta = self.catalog.by_number(a.document)
             title_words, title = toks.titles.get((a.document, a.article), (frozenset(), ""))
             clause_words = set()
@@ -420,7 +434,7 @@ class HybridRetriever:
             out.append(features.Candidate(
                 document=a.document, article=a.article, doc_type=meta.type if meta else "",
                 fused=fused_sorted[0], lex=max(h.lexical for h in a.clauses), dense=max(h.dense for h in a.clauses),
-                dense_raw=max(h.dense_raw for h in a.clauses),
+                dense_raw=max(h.dense_raw for h in a.clauses), art_dense=sim,
                 second=fused_sorted[1] if len(fused_sorted) > 1 else 0.0, n_clauses=len(a.clauses),
                 title_cover=sum(v for w, v in weights.items() if w in title_words) / total,
                 cover=sum(v for w, v in weights.items() if w in clause_words) / total,

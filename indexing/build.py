@@ -1,7 +1,7 @@
 """Build (incrementally and atomically) the lexical and dense indexes of the corpus.
 
-Stages: parse → nodes → segment (cached per text) → BM25 → [switch if first build] → embed (cached per text)
-→ Chroma → switch. Only new or changed text is segmented and embedded; a generation becomes current
+Stages: parse → nodes → segment (cached per text) → BM25 → [switch if first build] → embed provisions and whole
+articles (cached per text) → Chroma, articles.npz → switch. Only new or changed text is segmented and embedded; a generation becomes current
 only when complete, except the very first one, which serves lexically while embeddings are computed.
 """
 from __future__ import annotations
@@ -23,12 +23,12 @@ from corpus.loader import Corpus, load_corpus
 
 from .embeddings import EmbeddingCache, make_embedding, model_id
 from .lexical import LexicalIndex
-from .nodes import embed_text, nodes_for
-from .store import IndexLayout, Manifest, save_nodes
+from .nodes import article_texts, embed_text, nodes_for
+from .store import ArticleVectors, IndexLayout, Manifest, save_nodes
 from .terms import SegmentCache, document_terms
 from .vectors import ChromaFolderCorrupt, chroma_client, collection_name, forget_client, get_collection
 
-FORMAT_VERSION = "3"  # bump when node text or terms change: forces a new fingerprint
+FORMAT_VERSION = "4"  # bump when node text, terms or what is embedded change: forces a new fingerprint
 
 
 class Progress(Protocol):
@@ -185,7 +185,9 @@ def _build(opts: BuildOptions, layout: IndexLayout, progress: Progress,
 
     embedded = 0
     if dense:
-        embedded = _dense_stage(opts, layout, manifest, nodes, progress, t)
+        articles = dict(pair for doc in corpus.documents.values()
+                        for pair in article_texts(doc, opts.embed_max_chars))
+        embedded = _dense_stage(opts, layout, manifest, nodes, articles, progress, t)
         manifest.dense_ready = True
         manifest.stage_seconds = t
         layout.write_manifest(manifest)
@@ -221,13 +223,15 @@ def _norm(text: str) -> str:
 
 
 def _dense_stage(opts: BuildOptions, layout: IndexLayout, manifest: Manifest, nodes: list[TextNode],
-                 progress: Progress, t: dict[str, float]) -> int:
+                 articles: dict[tuple[str, str], str], progress: Progress, t: dict[str, float]) -> int:
     t1 = time.perf_counter()
     cache = EmbeddingCache(layout.cache / "embeddings.sqlite3", manifest.model_id or "")
-    texts = [embed_text(n, opts.embed_max_chars) for n in nodes]
+    # Provisions first (into Chroma), then one text per whole article (into articles.npz); one cache for both.
+    texts = [embed_text(n, opts.embed_max_chars) for n in nodes] + list(articles.values())
     keys = [cache.key(x) for x in texts]
     have = cache.get_many(keys)
-    todo = [i for i, k in enumerate(keys) if k not in have]
+    # One vector per distinct text: an article without clauses is its own provision, embedded once.
+    todo = list({k: i for i, k in reversed(list(enumerate(keys))) if k not in have}.values())
     progress.stage("embed", len(todo))
     embedded = 0
     if todo:
@@ -260,13 +264,16 @@ def _dense_stage(opts: BuildOptions, layout: IndexLayout, manifest: Manifest, no
     batch = 2000
     for s in range(0, len(nodes), batch):
         chunk = []
-        for n, k in zip(nodes[s:s + batch], keys[s:s + batch]):
+        for n, k in zip(nodes[s:s + batch], keys[s:s + batch]):  # nodes only: article keys follow
             chunk.append(TextNode(id_=n.id_, text=n.text, metadata=n.metadata, embedding=have[k]))
         store.add(chunk)
         progress.advance(len(chunk))
     if col.count() != len(nodes):
         raise RuntimeError(f"Chroma collection {name} has {col.count()} vectors for {len(nodes)} nodes")
     manifest.collection = name
+    art_keys = keys[len(nodes):]
+    ArticleVectors(list(articles), [have[k] for k in art_keys]).save(layout.gen_dir(manifest.generation))
+    manifest.article_vectors = len(art_keys)
     cache.close()
     t["chroma"] = time.perf_counter() - t1
     return embedded

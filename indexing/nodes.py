@@ -6,9 +6,13 @@ from llama_index.core.schema import TextNode
 from corpus.loader import LegalDocument, Provision
 
 
-def node_prefix(doc: LegalDocument, p: Provision) -> str:
-    head = f"Điều {p.article}. {p.article_title}".rstrip(". ") if p.article_title else f"Điều {p.article}"
+def _heading(doc: LegalDocument, article: str, title: str) -> str:
+    head = f"Điều {article}. {title}".rstrip(". ") if title else f"Điều {article}"
     return f"{doc.meta.title} ({doc.meta.short}) — {head}"
+
+
+def node_prefix(doc: LegalDocument, p: Provision) -> str:
+    return _heading(doc, p.article, p.article_title)
 
 
 def make_node(doc: LegalDocument, p: Provision) -> TextNode:
@@ -42,3 +46,15 @@ def nodes_for(doc: LegalDocument) -> list[TextNode]:
 def embed_text(node: TextNode, max_chars: int) -> str:
     """The text that is embedded: prefix plus the start of the provision (e5 reads 512 tokens at most)."""
     return node.text[:max_chars]
+
+
+def article_texts(doc: LegalDocument, max_chars: int) -> list[tuple[tuple[str, str], str]]:
+    """One text per article (heading, then its body as a whole), embedded beside the provisions: a clause read
+    alone misses what its neighbours say, and whole-article similarity tells adjacent articles of one text apart
+    better than their best clauses do (the ranker's `art_dense`)."""
+    out = []
+    for art in doc.parsed.articles:
+        body = art.body_text()
+        if body.strip():
+            out.append(((doc.number, art.number), f"{_heading(doc, art.number, art.title)}\n{body}"[:max_chars]))
+    return out

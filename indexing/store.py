@@ -1,7 +1,7 @@
 """Index generations on disk, switched atomically.
 
     index/CURRENT                 id of the generation being served (replaced with os.replace)
-    index/generations/<id>/       manifest.json, nodes.jsonl, bm25/
+    index/generations/<id>/       manifest.json, nodes.jsonl, bm25/, articles.npz (one vector per article)
     index/chroma/                 Chroma (collections named after model + corpus fingerprint)
     index/cache/                  segmentation and embedding caches
 
@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from llama_index.core.schema import TextNode
 
 from .lexical import LexicalIndex
@@ -46,6 +47,7 @@ class Manifest:
     documents: int
     stage_seconds: dict[str, float] = field(default_factory=dict)
     issues: list[str] = field(default_factory=list)
+    article_vectors: int = 0  # whole-article vectors in articles.npz (0: lexical, or built before they existed)
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False, indent=1)
@@ -125,11 +127,55 @@ def load_nodes(path: Path) -> dict[str, TextNode]:
     return nodes
 
 
+class ArticleVectors:
+    """One embedding per article (document, article), kept beside the generation in `articles.npz`: the ranker
+    compares the question with the whole article, and there are few enough (≈1,800) to hold in memory."""
+
+    FILE = "articles.npz"
+
+    def __init__(self, keys: list[tuple[str, str]], vectors: np.ndarray):
+        self.index = {k: i for i, k in enumerate(keys)}
+        self.keys = keys
+        self.vectors = np.asarray(vectors, dtype=np.float32).reshape(len(keys), -1) if keys \
+            else np.zeros((0, 0), np.float32)
+
+    def similarity(self, query: np.ndarray, keys: list[tuple[str, str]]) -> np.ndarray:
+        """Cosine of the (normalised) query with each article; NaN for an article without a vector."""
+        out = np.full(len(keys), np.nan)
+        rows = [(j, self.index[k]) for j, k in enumerate(keys) if k in self.index]
+        if rows:
+            js, ix = zip(*rows)
+            out[list(js)] = self.vectors[list(ix)] @ np.asarray(query, dtype=np.float32)
+        return out
+
+    def save(self, gen_dir: Path) -> None:
+        tmp = gen_dir / (self.FILE + ".tmp.npz")
+        np.savez(tmp, keys=np.array(["\t".join(k) for k in self.keys]), vectors=self.vectors)
+        os.replace(tmp, gen_dir / self.FILE)
+
+    @classmethod
+    def load(cls, gen_dir: Path) -> "ArticleVectors | None":
+        path = gen_dir / cls.FILE
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as d:
+                keys = [tuple(str(k).split("\t", 1)) for k in d["keys"]]
+                vectors = d["vectors"]
+        except Exception as e:
+            raise IndexCorrupt(f"{path} cannot be read ({e}): rebuild with `htp index --rebuild`") from e
+        if vectors.ndim != 2 or len(keys) != len(vectors):
+            raise IndexCorrupt(f"{path}: {len(keys)} articles for {len(vectors)} vectors: "
+                               f"rebuild with `htp index --rebuild`")
+        return cls(keys, vectors)
+
+
 @dataclass
 class LoadedGeneration:
     manifest: Manifest
     nodes: dict[str, TextNode]
     lexical: LexicalIndex
+    articles: ArticleVectors | None = None  # None: lexical, or a generation built before article vectors
 
 
 def load_generation(layout: IndexLayout, gid: str | None = None) -> LoadedGeneration:
@@ -146,4 +192,5 @@ def load_generation(layout: IndexLayout, gid: str | None = None) -> LoadedGenera
     if len(lexical.ids) != len(nodes):
         raise IndexCorrupt(f"generation {gid}: BM25 has {len(lexical.ids)} nodes, nodes.jsonl {len(nodes)}: "
                            f"rebuild with `htp index --rebuild`")
-    return LoadedGeneration(m, nodes, lexical)
+    articles = ArticleVectors.load(layout.gen_dir(gid)) if m.dense_ready else None
+    return LoadedGeneration(m, nodes, lexical, articles)

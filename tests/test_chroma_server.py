@@ -84,10 +84,13 @@ def test_heartbeat_through_the_client(chroma_url):
 
 def test_build_writes_vectors_to_the_server(built, chroma_url):
     root, corpus, cat, opts, res = built
-    assert res.dense_ready and res.nodes == 14 and res.embedded == 14
+    # 14 provisions, and the 3 articles with clauses as whole texts (the others are their own provision)
+    assert res.dense_ready and res.nodes == 14 and res.embedded == 14 + 3
     layout = IndexLayout(opts.index_dir)
     assert not layout.chroma.exists()  # nothing written to the local Chroma folder
     m = layout.read_manifest(res.generation)
+    # whole-article vectors stay beside the generation: the ranker reads them from memory, not the server
+    assert m.article_vectors == 10 and (layout.gen_dir(res.generation) / "articles.npz").exists()
     col = get_collection(chroma_client(url=chroma_url), m.collection)
     assert col.count() == res.nodes
     assert col.get(ids=["77/2099/QH99:d3:k1a"])["ids"] == ["77/2099/QH99:d3:k1a"]

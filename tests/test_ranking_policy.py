@@ -59,7 +59,8 @@ def test_what_a_provision_states_is_read_from_its_words():
 # ---- features ------------------------------------------------------------------------------------------------
 def _cand(**kw) -> Candidate:
     base = dict(document="67/2025/QH15", article="14", doc_type="Luật", fused=0.5, lex=0.5, dense=0.5,
-                dense_raw=0.85, second=0.2, n_clauses=2, title_cover=0.1, cover=0.5, facets_best=frozenset(),
+                dense_raw=0.85, art_dense=0.85, second=0.2, n_clauses=2, title_cover=0.1, cover=0.5,
+                facets_best=frozenset(),
                 facets_any=frozenset(), facets_title=frozenset(), closing=False, in_force=True, ocr=False,
                 doubt=False, successor_of_found=False, named_doc=False, named_article=False, named_clause=False,
                 context_doc=False, status_target=False, amend_link=False)

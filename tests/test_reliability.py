@@ -183,7 +183,9 @@ def test_indexer_killed_mid_build_server_keeps_answering(small_settings, tmp_pat
         gen0 = ready(srv.base_url)["generation"]
         assert chat(srv.base_url)["citations"]
 
-        # One document changes: three clauses get new text, so the build has vectors to compute.
+        # One document changes: three clauses get new text, and so do the three articles holding them (whole-article
+        # vectors): 5 distinct texts to embed (Điều 2's first 1,200 characters are its clause 1's too), one batch
+        # of which the killed build commits.
         p = corpus / doc_file(CHANGED_DOC)
         lines = p.read_text(encoding="utf-8").split("\n")
         idx = [i for i, line in enumerate(lines) if line.startswith("1. ")][:3]
@@ -222,7 +224,7 @@ def test_indexer_killed_mid_build_server_keeps_answering(small_settings, tmp_pat
         # The next build succeeds: it resumes from the embedding cache (the killed build committed one batch).
         r = cli(env, "index")
         assert r.returncode == 0, r.stdout + r.stderr
-        assert CHANGED_DOC in r.stdout and "embedded 2 new vectors" in r.stdout, r.stdout
+        assert CHANGED_DOC in r.stdout and "embedded 4 new vectors" in r.stdout, r.stdout
         gen1 = wait_until(lambda: (g := ready(srv.base_url)["generation"]) != gen0 and g, 30,
                           "the server to pick up the new generation")
         assert ready(srv.base_url)["mode"] == "hybrid"

@@ -14,8 +14,10 @@ import numpy as np
 from .bank import COLUMNS as BANK_COLUMNS
 
 FEATURES: list[str] = [
-    # channels: the fused clause score, each channel's best clause score, and their ranks among the candidates
+    # channels: the fused clause score, each channel's best clause score, and their ranks among the candidates;
+    # the question's cosine with the whole article (one vector per article, `indexing.store.ArticleVectors`)
     "fused", "lex", "dense", "dense_raw", "fused_rr", "lex_rr", "dense_rr", "second", "n_clauses",
+    "art_dense", "art_rr",
     # word evidence: IDF-weighted share of the question's words in the article title / best clauses
     "title_cover", "cover",
     # facets: asked ∩ stated, in the best clause, any of the best three, the title; none asked
@@ -57,6 +59,7 @@ class Candidate:
     lex: float
     dense: float
     dense_raw: float
+    art_dense: float  # cosine with the whole article (its best clause's when the index holds no article vector)
     second: float  # second clause's fused score
     n_clauses: int
     title_cover: float
@@ -99,6 +102,7 @@ def matrix(cands: list[Candidate], asked: frozenset[str], earlier: bool, languag
         row[INDEX["lex"]] = c.lex
         row[INDEX["dense"]] = c.dense
         row[INDEX["dense_raw"]] = c.dense_raw
+        row[INDEX["art_dense"]] = c.art_dense
         row[INDEX["second"]] = c.second
         row[INDEX["n_clauses"]] = np.log1p(c.n_clauses)
         row[INDEX["title_cover"]] = c.title_cover
@@ -135,7 +139,7 @@ def matrix(cands: list[Candidate], asked: frozenset[str], earlier: bool, languag
 
 
 # The columns `derive` computes from the others (rows stored before such a column existed are completed with it).
-DERIVED = frozenset({"fused_rr", "lex_rr", "dense_rr", "doc_max", "doc_count", "fused_in_force", "fused_ocr",
+DERIVED = frozenset({"fused_rr", "lex_rr", "dense_rr", "art_rr", "doc_max", "doc_count", "fused_in_force", "fused_ocr",
                      "fused_closing"})
 
 
@@ -145,6 +149,7 @@ def derive(x: np.ndarray, documents: list[str]) -> np.ndarray:
     x[:, INDEX["fused_rr"]] = _inverse_ranks(x[:, INDEX["fused"]])
     x[:, INDEX["lex_rr"]] = _inverse_ranks(x[:, INDEX["lex"]])
     x[:, INDEX["dense_rr"]] = _inverse_ranks(x[:, INDEX["dense"]])
+    x[:, INDEX["art_rr"]] = _inverse_ranks(x[:, INDEX["art_dense"]])
     fused = x[:, INDEX["fused"]]
     top = set(np.argsort(-fused, kind="stable")[:20].tolist())
     best: dict[str, float] = {}
