@@ -1,4 +1,4 @@
-"""`htp index --verify`: node counts agree across the corpus, BM25 and Chroma."""
+"""`htp index --verify`: node counts agree across the corpus, BM25 and Chroma, and article vectors with articles."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,7 +7,7 @@ from pathlib import Path
 from corpus.catalog import Catalog, load_catalog
 from corpus.loader import load_corpus
 
-from .nodes import nodes_for
+from .nodes import article_texts, nodes_for
 from .store import IndexError_, IndexLayout, load_generation
 from .vectors import chroma_client, get_collection
 
@@ -55,6 +55,19 @@ def verify_index(index_dir: Path, corpus_dir: Path, chroma_url: str | None = Non
                 rep.bad(f"Chroma has {n} vectors, BM25 {len(bm25_ids)} nodes — run `htp index --rebuild`")
         except Exception as e:
             rep.bad(f"Chroma collection {m.collection} unreadable ({e}) — run `htp index --rebuild`")
+    if m.dense_ready:
+        # Whole-article vectors (the ranker's art_dense): a generation built before them still serves, with the
+        # best clause's cosine in their place, so it is stale rather than broken.
+        arts = {k for d in corpus.documents.values() for k, _ in article_texts(d, 1 << 30)}
+        if gen.articles is None:
+            rep.bad("no whole-article vectors (built before they existed, or articles.npz removed) — run "
+                    "`htp index --rebuild`")
+        else:
+            rep.lines.append(f"article vectors: {len(gen.articles.keys)}")
+            held = set(gen.articles.keys)
+            if held != arts and not changed:
+                rep.bad(f"article vectors differ from the corpus: {len(arts - held)} missing, "
+                        f"{len(held - arts)} stale — run `htp index --rebuild`")
     if rep.ok:
-        rep.lines.append("OK: corpus, BM25 and Chroma agree")
+        rep.lines.append("OK: corpus, BM25, Chroma and article vectors agree")
     return rep

@@ -314,6 +314,7 @@ def test_verify_ok_then_drift_after_a_corpus_change(env):
     assert rep.ok, rep.lines
     assert any("mode hybrid" in line for line in rep.lines)
     assert any(f"{expected_node_count()} vectors" in line for line in rep.lines)
+    assert f"article vectors: {expected_articles()[0]}" in rep.lines
     env.edit("nghi-dinh-phap-dien.txt", "Dự án được hỗ trợ chi phí đào tạo nhân lực.",
              "Dự án được hỗ trợ chi phí đào tạo nhân lực.\n3. Dự án được ưu tiên kết nối hạ tầng.")
     rep = verify_index(env.index, env.corpus, catalog=env.catalog)
@@ -322,6 +323,18 @@ def test_verify_ok_then_drift_after_a_corpus_change(env):
     assert any("1 missing" in line for line in drift)
     assert any("55/2099/NĐ-CP" in line and "run `htp index`" in line for line in drift)
     env.build()
+    assert verify_index(env.index, env.corpus, catalog=env.catalog).ok
+    env.release_chroma()
+
+
+def test_verify_names_missing_article_vectors(env):
+    (env.layout.gen_dir(env.layout.current_id()) / "articles.npz").unlink()
+    rep = verify_index(env.index, env.corpus, catalog=env.catalog)
+    assert not rep.ok
+    assert any(line.startswith("DRIFT: no whole-article vectors") and "htp index --rebuild" in line
+               for line in rep.lines)
+    res = env.build(rebuild=True)
+    assert res.embedded == 0  # from the embedding cache
     assert verify_index(env.index, env.corpus, catalog=env.catalog).ok
     env.release_chroma()
 
