@@ -1,8 +1,9 @@
 """Build (incrementally and atomically) the lexical and dense indexes of the corpus.
 
 Stages: parse → nodes → segment (cached per text) → BM25 → [switch if first build] → embed provisions and whole
-articles (cached per text) → Chroma, articles.npz → switch. Only new or changed text is segmented and embedded; a generation becomes current
-only when complete, except the very first one, which serves lexically while embeddings are computed.
+articles (cached per text) → Chroma, articles.npz → switch. Only new or changed text is segmented and embedded; a
+generation becomes current only when complete, except the very first one, which serves lexically while
+embeddings are computed.
 """
 from __future__ import annotations
 

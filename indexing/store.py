@@ -138,14 +138,17 @@ class ArticleVectors:
         self.keys = keys
         self.vectors = np.asarray(vectors, dtype=np.float32).reshape(len(keys), -1) if keys \
             else np.zeros((0, 0), np.float32)
+        # unit length, so that a dot product is the cosine whatever the backend returns
+        self._unit = self.vectors / np.maximum(np.linalg.norm(self.vectors, axis=1, keepdims=True), 1e-12)
 
     def similarity(self, query: np.ndarray, keys: list[tuple[str, str]]) -> np.ndarray:
-        """Cosine of the (normalised) query with each article; NaN for an article without a vector."""
+        """Cosine of the query with each article; NaN for an article without a vector."""
         out = np.full(len(keys), np.nan)
         rows = [(j, self.index[k]) for j, k in enumerate(keys) if k in self.index]
         if rows:
+            q = np.asarray(query, dtype=np.float32)
             js, ix = zip(*rows)
-            out[list(js)] = self.vectors[list(ix)] @ np.asarray(query, dtype=np.float32)
+            out[list(js)] = self._unit[list(ix)] @ (q / max(float(np.linalg.norm(q)), 1e-12))
         return out
 
     def save(self, gen_dir: Path) -> None:

@@ -139,8 +139,8 @@ def matrix(cands: list[Candidate], asked: frozenset[str], earlier: bool, languag
 
 
 # The columns `derive` computes from the others (rows stored before such a column existed are completed with it).
-DERIVED = frozenset({"fused_rr", "lex_rr", "dense_rr", "art_rr", "doc_max", "doc_count", "fused_in_force", "fused_ocr",
-                     "fused_closing"})
+DERIVED = frozenset({"fused_rr", "lex_rr", "dense_rr", "art_rr", "doc_max", "doc_count", "fused_in_force",
+                     "fused_ocr", "fused_closing"})
 
 
 def derive(x: np.ndarray, documents: list[str]) -> np.ndarray:
