@@ -159,7 +159,7 @@ def fit_ranker_cmd(suites: List[str] = typer.Argument(None, help="training suite
 
     from assistant.config import get_settings
     from assistant.ranking.bank import BANK_FILE, write_examples
-    from assistant.ranking.model import RankerError, identity_ranker, load_ranker
+    from assistant.ranking.model import MODEL_FILE, RankerError, carried_over, identity_ranker, load_ranker
 
     from . import fit_ranker as F
     from .suite import TRAIN_SUITES, SuiteError, load_suites
@@ -177,13 +177,20 @@ def fit_ranker_cmd(suites: List[str] = typer.Argument(None, help="training suite
             examples = Path(tmp) / "examples.jsonl"
             write_examples(F.examples_of(items), examples)
             settings = settings.model_copy(update={"question_bank_file": examples})
+            current = settings.ranker_file or MODEL_FILE
             try:
-                load_ranker(settings.ranker_file) if settings.ranker_file else load_ranker()
+                load_ranker(current)
             except RankerError:
-                # Features do not depend on the model (the order of follow-up citations does, a little).
-                identity = Path(tmp) / "identity.json"
-                identity_ranker().save(identity)
-                settings = settings.model_copy(update={"ranker_file": identity})
+                # Features do not depend on the model; the order of follow-up citations does, a little: the current
+                # model with new features at weight 0 keeps it as users saw it; the identity ranker without one.
+                try:
+                    model = carried_over(current)
+                except RankerError:
+                    model = identity_ranker()
+                con.print(f"collecting with {model.version}: {current} was fitted on other features")
+                stand_in = Path(tmp) / "collecting-ranker.json"
+                model.save(stand_in)
+                settings = settings.model_copy(update={"ranker_file": stand_in})
             got = _collect(settings, items, F.collect, Path(tmp), con)
         F.save_rows(got, rows)
     collected = F.load_rows(rows)

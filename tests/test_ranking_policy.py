@@ -287,3 +287,27 @@ def test_the_first_article_is_cited_with_its_amendment_when_the_search_found_it(
     # not linked, or not found among the first ten: nothing is added
     assert all(c.reason != "amendment" for c in choose(assistant.corpus, cat, [first, other], q, AS_OF,
                                                        links=links))
+
+
+def test_a_refit_collects_with_the_current_model_carried_over_to_new_features(tmp_path):
+    """After a feature is added, rows for the refit are collected by the shipped model with the new feature at
+    weight 0 (so follow-up contexts are those users saw), not by a model that ranks differently."""
+    from assistant.ranking.model import carried_over
+
+    shipped = load_ranker()
+    d = shipped.to_json()
+    keep = [i for i, f in enumerate(FEATURES) if f not in ("art_dense", "art_rr")]
+    old = dict(d, features=[FEATURES[i] for i in keep] + ["retired_feature"],
+               **{k: [d[k][i] for i in keep] + [1.0] for k in ("mean", "scale", "coef")})
+    path = tmp_path / "old-model.json"
+    path.write_text(json.dumps(old), encoding="utf-8")
+    with pytest.raises(RankerError, match="other features"):
+        load_ranker(path)
+    got = carried_over(path)
+    assert got.features == FEATURES
+    x = np.random.default_rng(0).normal(size=(20, len(FEATURES)))
+    xs = (x[:, keep] - shipped.mean[keep]) / shipped.scale[keep]
+    expected = 1 / (1 + np.exp(-(xs @ shipped.coef[keep] + shipped.intercept)))
+    assert np.allclose(got.scores(x), expected)  # the new columns weigh nothing, the retired one is gone
+    with pytest.raises(RankerError, match="no fitted model"):
+        carried_over(tmp_path / "missing.json")

@@ -81,6 +81,23 @@ def load_ranker(path: Path = MODEL_FILE) -> LinearRanker:
     return load_linear(path, FEATURES, "ranker model", "htp eval fit-ranker")
 
 
+def carried_over(path: Path = MODEL_FILE) -> LinearRanker:
+    """The fitted model of `path` read onto the features this code computes: a new feature weighs 0, a dropped
+    one is left out. It ranks as the old model did, so rows collected with it for a refit see the same follow-up
+    contexts as users did (the identity ranker would reorder them). Raises RankerError without a readable file."""
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        old = list(d["features"])
+        arrays = {k: dict(zip(old, d[k])) for k in ("mean", "scale", "coef")}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise RankerError(f"{path}: no fitted model to carry over ({e})") from e
+    defaults = {"mean": 0.0, "scale": 1.0, "coef": 0.0}
+    mean, scale, coef = (np.array([float(arrays[k].get(f, defaults[k])) for f in FEATURES])
+                         for k in ("mean", "scale", "coef"))
+    return LinearRanker(list(FEATURES), mean, np.where(scale > 0, scale, 1.0), coef,
+                        float(d.get("intercept", 0.0)), f"{d.get('version', '')}+carried", {})
+
+
 def identity_ranker() -> LinearRanker:
     """Before any fit: the fused search score alone (used to collect the first training data)."""
     n = len(FEATURES)
