@@ -380,19 +380,15 @@ class HybridRetriever:
         return out
 
     @staticmethod
-    def _article_similarity(pool: "Pool", arts: list[ArticleHit]) -> list[float]:
-        """The question's cosine with each whole article; an article without a vector (a generation built before
-        article vectors) reads as its best clause, the nearest stand-in; lexical mode reads 0."""
-        if pool.vec is None:
-            return [0.0] * len(arts)
-        best = [max(h.dense_raw for h in a.clauses) for a in arts]
-        if pool.gen.articles is None:
-            return best
-        sims = pool.gen.articles.similarity(np.asarray(pool.vec), [(a.document, a.article) for a in arts])
-        return [b if np.isnan(s) else float(s) for s, b in zip(sims, best)]
+    def _article_similarity(pool: "Pool", arts: list[ArticleHit]) -> np.ndarray:
+        """The question's cosine with each whole article; NaN without one (lexical mode, or a generation built
+        before article vectors): `_candidates` then reads the best clause's cosine, the nearest stand-in."""
+        if pool.vec is None or pool.gen.articles is None:
+            return np.full(len(arts), np.nan)
+        return pool.gen.articles.similarity(np.asarray(pool.vec), [(a.document, a.article) for a in arts])
 
     def _candidates(self, q: ParsedQuery, arts: list[ArticleHit], gen: LoadedGeneration, as_of: dt.date,
-                    context_docs: frozenset[str], status: set[tuple[str, str]], art_dense: list[float]
+                    context_docs: frozenset[str], status: set[tuple[str, str]], art_dense: np.ndarray
                     ) -> list[features.Candidate]:
         words = self._question_words(q)
         idf, unseen = self._idf(gen, accented=False)
@@ -431,10 +427,11 @@ class HybridRetriever:
             any_facets = frozenset().union(*(stated_facets(gen.nodes[h.node_id].text) for h in a.clauses[:3]
                                              if h.node_id in gen.nodes))
             fused_sorted = sorted((h.fused for h in a.clauses), reverse=True)
+            dense_raw = max(h.dense_raw for h in a.clauses)  # 0 in lexical mode
             out.append(features.Candidate(
                 document=a.document, article=a.article, doc_type=meta.type if meta else "",
                 fused=fused_sorted[0], lex=max(h.lexical for h in a.clauses), dense=max(h.dense for h in a.clauses),
-                dense_raw=max(h.dense_raw for h in a.clauses), art_dense=sim,
+                dense_raw=dense_raw, art_dense=dense_raw if np.isnan(sim) else float(sim),
                 second=fused_sorted[1] if len(fused_sorted) > 1 else 0.0, n_clauses=len(a.clauses),
                 title_cover=sum(v for w, v in weights.items() if w in title_words) / total,
                 cover=sum(v for w, v in weights.items() if w in clause_words) / total,
