@@ -7,8 +7,8 @@
 2. cross-validate: questions are split into folds (never rows of one question across folds); each fold is
    ranked by a model fitted on the others. Also leave-one-suite-out: a whole suite ranked by a model that has
    seen none of its questions — the closest thing to other people's questions. The question-bank columns are
-   recomputed per split (`with_bank`): the held-out questions are out of the bank, and every training row leaves
-   its own example out.
+   recomputed per split (`with_bank`): the held-out questions are out of the bank, and every row leaves its own
+   suite out (a new writer's question meets no question of its writer).
 3. fit on everything and write the model file with its figures, its training suites and date, and the bank.
 
 The model is a logistic regression over standardised features (scikit-learn): its score is a calibrated
@@ -128,14 +128,15 @@ def load_rows(path: Path) -> Collected:
 
 def with_bank(rows: list[QueryRows], bank: QuestionBank | None, unseen: frozenset[str] = frozenset()
               ) -> list[QueryRows]:
-    """The rows with their question-bank columns as a question outside the bank would get them: each question's
-    own example is left out, and so are the `unseen` ones (a held-out fold's questions)."""
+    """The rows with their question-bank columns as a new writer's question would get them: each question's own
+    suite is left out (its writer's other questions, often the same provision in other words), and so are the
+    `unseen` ones (a held-out fold's questions)."""
     out = []
     for r in rows:
         x = r.x.copy()
         x[:, BANK_INDEX] = 0.0
         if bank is not None and r.qv is not None and len(r.keys):
-            x[:, BANK_INDEX] = bank.features(r.qv, r.keys, exclude=unseen | {r.uid})
+            x[:, BANK_INDEX] = bank.features(r.qv, r.keys, exclude=unseen | {r.uid} | bank.of_suite(r.suite))
         out.append(QueryRows(r.uid, r.suite, r.lang, x, r.y, r.keys, r.qv))
     return out
 

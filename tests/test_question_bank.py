@@ -57,21 +57,22 @@ def test_an_example_left_out_does_not_vote():
     assert not bank.features(_unit(1, 0, 0), keys, exclude={"s:a", "s:b", "s:c"}).any()
 
 
-def test_fitting_rows_never_see_their_own_example():
-    """Training rows get the bank columns a question outside the bank would get (leave-self-out), and a held-out
-    fold's questions are out of the bank for everyone."""
+def test_fitting_rows_never_see_their_own_suite():
+    """Training rows get the bank columns a new writer's question would get: their own suite is out of the bank
+    (its writer's other questions, often the same provision asked twice), other suites are in; a held-out fold's
+    questions are out of the bank for everyone."""
     bank = _bank()
     keys = [("219/2025/NĐ-CP", "21"), ("219/2025/NĐ-CP", "18")]
-    rows = [QueryRows("s:a", "s", "vi", np.zeros((2, len(FEATURES))), np.array([1, 0], np.int8), keys,
-                      _unit(1, 0.3, 0)),
-            QueryRows("s:z", "s", "vi", np.zeros((2, len(FEATURES))), np.array([1, 0], np.int8), keys,
-                      _unit(1, 0.3, 0))]
+    rows = [QueryRows(uid, uid.split(":")[0], "vi", np.zeros((2, len(FEATURES))), np.array([1, 0], np.int8), keys,
+                      _unit(1, 0.3, 0)) for uid in ("s:a", "s:twin", "t:z")]
     col = FEATURES.index("bank_vote")
-    own, other = with_bank(rows, bank)
+    own, twin, other = with_bank(rows, bank)
     assert own.x[0, col] == 0  # its own example s:a is left out
-    assert other.x[0, col] > 0.1  # a question outside the bank meets s:a
-    _, held = with_bank(rows, bank, frozenset({"s:a"}))
+    assert twin.x[0, col] == 0  # and so is every example of its suite s
+    assert other.x[0, col] > 0.1  # a question of another suite meets s:a
+    *_, held = with_bank(rows, bank, frozenset({"s:a"}))
     assert held.x[0, col] == 0
+    assert bank.of_suite("s") == {"s:a", "s:b", "s:c"} and bank.of_suite("t") == frozenset()
 
 
 def test_the_judge_margin_compares_the_closest_unanswerable_and_answerable_examples():
@@ -88,6 +89,8 @@ def test_the_judge_margin_compares_the_closest_unanswerable_and_answerable_examp
 
 
 def test_the_judge_is_fitted_on_margins_its_own_example_is_not_in():
+    """Unlike the ranker's columns, the judge's margin leaves only the question itself out (its suite-mates stay:
+    measured better for the refusal decision)."""
     from evals import fit_judge as FJ
     from assistant.ranking.answerable import BANK_MARGIN, FEATURES as JF
 
