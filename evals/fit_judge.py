@@ -149,7 +149,7 @@ def rates(rows: list[Row], refused) -> dict[str, float]:
 # answerable questions on articles no other suite asks about (coverage_*). Their share of unanswerable questions
 # (100% or 0%) is not the share among other people's questions.
 ENRICHED_SUITES = {"unanswerable", "unanswerable_b", "unanswerable_c", "coverage_a", "coverage_b", "coverage_c",
-                   "coverage_d", "coverage_e", "coverage_f"}
+                   "coverage_d", "coverage_e", "coverage_f", "coverage_g", "coverage_h", "coverage_i", "coverage_j"}
 
 
 def unanswerable_share(rows: list[Row]) -> float:

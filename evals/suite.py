@@ -33,7 +33,8 @@ TVPL_FILE = "tvpl-qa.jsonl"
 # The suites the ranker and the answerability model are fitted on (`htp eval fit-ranker`, `fit-judge`); blind and
 # paraphrase are never among them.
 TRAIN_SUITES = ["dev", "followup", "validity", "holdout", "fresh", "tvpl", "scenario", "unanswerable", "unanswerable_b",
-                "unanswerable_c", "coverage_a", "coverage_b", "coverage_c", "coverage_d", "coverage_e", "coverage_f"]
+                "unanswerable_c", "coverage_a", "coverage_b", "coverage_c", "coverage_d", "coverage_e", "coverage_f",
+                "coverage_g", "coverage_h", "coverage_i", "coverage_j"]
 # The publisher's answers were collected from a repository snapshot of 19/12/2025: their citations are the law
 # in force the day before, unless a line says otherwise.
 TVPL_DEFAULT_AS_OF = dt.date(2025, 12, 18)
