@@ -55,3 +55,16 @@ def test_without_the_model_the_hand_set_rules_decide(small_settings):
     a = Assistant(small_settings.model_copy(update={"answerability_file": None}))
     ans = a.answer("Công thức nấu phở bò ngon nhất là gì?", record=False)
     assert ans.refused and "answerable" not in ans.evidence
+
+
+def test_an_assistant_keeps_numpy_to_one_blas_thread(small_settings):
+    """An idle OpenBLAS thread spin-waits on the core the embedder needs next (benchmarked in `htp bench ask`);
+    building an Assistant limits BLAS to one thread whatever it was before."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from assistant.engine import Assistant
+
+    threadpool_limits(limits=2, user_api="blas")
+    Assistant(small_settings)
+    blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+    assert blas and all(p["num_threads"] == 1 for p in blas), blas
