@@ -103,6 +103,14 @@ class QuestionBank:
         for e in examples:
             suite = e.uid.split(":", 1)[0]
             self._suites[suite] = self._suites.get(suite, frozenset()) | {e.uid}
+        # Per article, the examples that answered it, and each one's share of its vote (1 / its articles): a
+        # question's features then cost one small gather per candidate, not a pass over the whole bank.
+        by_article: dict[tuple[str, str], list[int]] = {}
+        for i, e in enumerate(examples):
+            for k in e.gold:
+                by_article.setdefault(k, []).append(i)
+        self._by_article = {k: np.array(v) for k, v in by_article.items()}
+        self._share = np.array([1.0 / len(e.gold) if e.gold else 0.0 for e in examples])
 
     def of_suite(self, suite: str) -> frozenset[str]:
         """The examples taken from one suite (uids "suite:id"): one writer's questions."""
@@ -137,15 +145,12 @@ class QuestionBank:
         v = v / max(float(np.linalg.norm(v)), 1e-12)
         cos = self.vectors @ v
         keep = self._kept(exclude)
-        weight = np.where(keep, np.exp((cos - 1.0) / TAU), 0.0)
-        vote: dict[tuple[str, str], float] = {}
-        best: dict[tuple[str, str], float] = {}
-        for i in np.nonzero(keep & self._answerable)[0]:
-            e = self.examples[i]
-            for k in e.gold:
-                vote[k] = vote.get(k, 0.0) + weight[i] / len(e.gold)
-                best[k] = max(best.get(k, 0.0), float(cos[i]))
-        out[:, 0] = np.sqrt([vote.get(k, 0.0) for k in keys])
-        out[:, 1] = [best.get(k, 0.0) for k in keys]
+        weight = np.where(keep, np.exp((cos - 1.0) / TAU), 0.0) * self._share
+        closest = np.where(keep, cos, 0.0)  # a left-out example is no closer than none
+        for j, k in enumerate(keys):
+            idx = self._by_article.get(k)
+            if idx is not None:
+                out[j, 0] = np.sqrt(weight[idx].sum())
+                out[j, 1] = max(float(closest[idx].max()), 0.0)
         out[:, 2] = out[:, 1] - out[:, 1].max()
         return out
