@@ -99,16 +99,16 @@ class QuestionBank:
         self.vectors = vectors  # unit rows
         self._uids = {e.uid: i for i, e in enumerate(examples)}
         self._answerable = np.array([e.answerable for e in examples], dtype=bool)
-        self._suites: dict[str, frozenset[str]] = {}
-        for e in examples:
-            suite = e.uid.split(":", 1)[0]
-            self._suites[suite] = self._suites.get(suite, frozenset()) | {e.uid}
-        # Per article, the examples that answered it, and each one's share of its vote (1 / its articles): a
-        # question's features then cost one small gather per candidate, not a pass over the whole bank.
+        # Per suite, its examples (one writer's questions); per article, the examples that answered it, and each
+        # one's share of its vote (1 / its articles): a question's features then cost one small gather per
+        # candidate, not a pass over the whole bank.
+        by_suite: dict[str, set[str]] = {}
         by_article: dict[tuple[str, str], list[int]] = {}
         for i, e in enumerate(examples):
+            by_suite.setdefault(e.uid.split(":", 1)[0], set()).add(e.uid)
             for k in e.gold:
                 by_article.setdefault(k, []).append(i)
+        self._suites = {s: frozenset(u) for s, u in by_suite.items()}
         self._by_article = {k: np.array(v) for k, v in by_article.items()}
         self._share = np.array([1.0 / len(e.gold) if e.gold else 0.0 for e in examples])
 
