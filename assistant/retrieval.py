@@ -420,6 +420,9 @@ class HybridRetriever:
         for a, sim in zip(arts, art_dense):
             meta = self.catalog.by_number(a.document)
             title_words, title = toks.titles.get((a.document, a.article), (frozenset(), ""))
+            title_weights = {w: idf.get(w, unseen) for w in title_words if len(w) > 1 and w not in STOP}
+            title_total = sum(title_weights.values())
+            missed = [v for w, v in title_weights.items() if w not in words]
             clause_words = set()
             for h in a.clauses[:3]:
                 clause_words |= toks.nodes.get(h.node_id, frozenset())
@@ -435,6 +438,9 @@ class HybridRetriever:
                 second=fused_sorted[1] if len(fused_sorted) > 1 else 0.0, n_clauses=len(a.clauses),
                 title_cover=sum(v for w, v in weights.items() if w in title_words) / total,
                 cover=sum(v for w, v in weights.items() if w in clause_words) / total,
+                title_prec=(sum(v for w, v in title_weights.items() if w in words) / title_total
+                            if title_total else 0.0),
+                title_miss=max(missed) / unseen if missed else 0.0,
                 facets_best=stated_facets(best_text), facets_any=any_facets, facets_title=title_facets(title),
                 closing=(a.document, a.article) in marks.closing and a.document not in explicit,
                 in_force=a.in_force or a.document in explicit,

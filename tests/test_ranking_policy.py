@@ -11,7 +11,7 @@ from assistant.compose import choose, facet_span
 from assistant.facets import asked_facets, stated_facets, title_facets
 from assistant.query import parse_query
 from assistant.ranking import FEATURES, RankerError, load_ranker
-from assistant.ranking.features import Candidate, matrix
+from assistant.ranking.features import Candidate, derive, matrix
 from assistant.retrieval import ArticleHit, Hit
 
 AS_OF = dt.date(2026, 11, 27)
@@ -60,6 +60,7 @@ def test_what_a_provision_states_is_read_from_its_words():
 def _cand(**kw) -> Candidate:
     base = dict(document="67/2025/QH15", article="14", doc_type="Luật", fused=0.5, lex=0.5, dense=0.5,
                 dense_raw=0.85, art_dense=0.85, second=0.2, n_clauses=2, title_cover=0.1, cover=0.5,
+                title_prec=0.3, title_miss=0.2,
                 facets_best=frozenset(),
                 facets_any=frozenset(), facets_title=frozenset(), closing=False, in_force=True, ocr=False,
                 doubt=False, successor_of_found=False, named_doc=False, named_article=False, named_clause=False,
@@ -95,16 +96,42 @@ def test_features_rank_each_channel_among_the_candidates_and_mark_the_language()
     assert x[0, col["en_dense"]] == pytest.approx(0.9) and x[0, col["noacc_dense"]] == 0
 
 
+def test_features_measure_each_channel_from_the_best_candidate_of_the_question():
+    col = {n: i for i, n in enumerate(FEATURES)}
+    x = matrix([_cand(fused=0.9, cover=0.2), _cand(fused=0.6, cover=0.7)], frozenset(), False, "vi", False)
+    assert x[0, col["fused_gap"]] == 0 and x[1, col["fused_gap"]] == pytest.approx(-0.3)
+    assert x[1, col["cover_gap"]] == 0 and x[0, col["cover_gap"]] == pytest.approx(-0.5)
+
+
+def test_an_article_whose_title_names_more_than_was_asked_is_told_apart(assistant):
+    """219/2025 Điều 29 is the term of a work permit *renewed*: asked the term of a work permit, its title names
+    a word the question did not use; asked the renewed one, the question covers its whole title."""
+    col = {n: FEATURES.index(n) for n in ("title_prec", "title_miss")}
+
+    def title_features(q: str) -> tuple[float, float]:
+        res = assistant.retriever.search(parse_query(q, assistant.catalog), AS_OF, 10)
+        a = next(a for a in res.ranked if (a.document, a.article) == ("219/2025/NĐ-CP", "29"))
+        return float(a.features[col["title_prec"]]), float(a.features[col["title_miss"]])
+
+    plain = title_features("Thời hạn của giấy phép lao động là bao lâu?")
+    renewed = title_features("Thời hạn của giấy phép lao động được gia hạn là bao lâu?")
+    assert renewed == (pytest.approx(1.0), 0.0), renewed
+    assert plain[0] < 0.95 and plain[1] > 0.1, plain  # "gia" (of "gia hạn") was not asked
+
+
 # ---- the model file ------------------------------------------------------------------------------------------
 def test_the_committed_model_matches_the_features_and_reads_as_probabilities():
     m = load_ranker()
+    # three in-force candidates of one text, alike but for their fused score (with the columns derived from it:
+    # ranks, gaps, interactions)
     x = np.zeros((3, len(FEATURES)))
     x[:, FEATURES.index("fused")] = [0.1, 0.5, 1.0]
-    p = m.scores(x)
+    x[:, FEATURES.index("in_force")] = 1.0
+    p = m.scores(derive(x, ["67/2025/QH15"] * 3))
     assert ((p > 0) & (p < 1)).all()
     assert m.info.get("cv"), "the model file carries its cross-validated figures"
     # the strongest signal of a search, the fused score, must raise the probability
-    assert m.coef[FEATURES.index("fused")] > 0
+    assert p[0] < p[1] < p[2], p
 
 
 def test_the_committed_models_never_saw_the_blind_or_paraphrase_questions():

@@ -18,8 +18,10 @@ FEATURES: list[str] = [
     # the question's cosine with the whole article (one vector per article, `indexing.store.ArticleVectors`)
     "fused", "lex", "dense", "dense_raw", "fused_rr", "lex_rr", "dense_rr", "second", "n_clauses",
     "art_dense", "art_rr",
-    # word evidence: IDF-weighted share of the question's words in the article title / best clauses
-    "title_cover", "cover",
+    # word evidence: IDF-weighted share of the question's words in the article title / best clauses; the other
+    # way round, the share of the title's words the question uses, and the rarest title word it does not (a
+    # title naming more than was asked — "… được gia hạn", "… cấp lại" — is about a neighbouring matter)
+    "title_cover", "cover", "title_prec", "title_miss",
     # facets: asked ∩ stated, in the best clause, any of the best three, the title; none asked
     "facet_best", "facet_any", "facet_title", "facet_other", "no_facet",
     # transition and effect articles, for questions that do / do not concern earlier rules or dates
@@ -37,6 +39,8 @@ FEATURES: list[str] = [
     # derived from the other columns (see `derive`): the document's strength among the candidates, and the
     # old multiplicative policies as interactions (a repealed or unverified text of similar relevance ranks lower)
     "doc_max", "doc_count", "fused_in_force", "fused_ocr", "fused_closing",
+    # each channel's distance to the best candidate of the same question (a pointwise model sees the field)
+    "fused_gap", "lex_gap", "dense_gap", "art_gap", "cover_gap", "title_cover_gap",
     # the question bank: how the nearest questions asked before vote (assistant/ranking/bank.py; set by the
     # retriever after `matrix`, zero without embeddings or bank)
     *BANK_COLUMNS,
@@ -64,6 +68,8 @@ class Candidate:
     n_clauses: int
     title_cover: float
     cover: float
+    title_prec: float
+    title_miss: float
     facets_best: frozenset[str]
     facets_any: frozenset[str]
     facets_title: frozenset[str]
@@ -107,6 +113,8 @@ def matrix(cands: list[Candidate], asked: frozenset[str], earlier: bool, languag
         row[INDEX["n_clauses"]] = np.log1p(c.n_clauses)
         row[INDEX["title_cover"]] = c.title_cover
         row[INDEX["cover"]] = c.cover
+        row[INDEX["title_prec"]] = c.title_prec
+        row[INDEX["title_miss"]] = c.title_miss
         if asked:
             row[INDEX["facet_best"]] = bool(asked & c.facets_best)
             row[INDEX["facet_any"]] = bool(asked & c.facets_any)
@@ -139,8 +147,10 @@ def matrix(cands: list[Candidate], asked: frozenset[str], earlier: bool, languag
 
 
 # The columns `derive` computes from the others (rows stored before such a column existed are completed with it).
+_GAPS = {"fused_gap": "fused", "lex_gap": "lex", "dense_gap": "dense", "art_gap": "art_dense", "cover_gap": "cover",
+         "title_cover_gap": "title_cover"}
 DERIVED = frozenset({"fused_rr", "lex_rr", "dense_rr", "art_rr", "doc_max", "doc_count", "fused_in_force",
-                     "fused_ocr", "fused_closing"})
+                     "fused_ocr", "fused_closing", *_GAPS})
 
 
 def derive(x: np.ndarray, documents: list[str]) -> np.ndarray:
@@ -163,4 +173,7 @@ def derive(x: np.ndarray, documents: list[str]) -> np.ndarray:
     x[:, INDEX["fused_in_force"]] = fused * x[:, INDEX["in_force"]]
     x[:, INDEX["fused_ocr"]] = fused * np.maximum(x[:, INDEX["ocr"]], x[:, INDEX["doubt"]])
     x[:, INDEX["fused_closing"]] = fused * x[:, INDEX["closing_general"]]
+    for gap, col in _GAPS.items():
+        v = x[:, INDEX[col]]
+        x[:, INDEX[gap]] = v - v.max()
     return x
