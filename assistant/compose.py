@@ -339,8 +339,8 @@ def compose_text(cits: list[Citation], lang: str, notes: list[str], preface: str
 
 
 # The order in which facets are looked for in the quote: the most specific first.
-_SPAN_ORDER = ("time_limit", "duration", "rate", "amount", "authority", "dossier", "conditions", "eligibility",
-               "definition", "effect", "transition")
+_SPAN_ORDER = ("time_limit", "duration", "rate", "amount", "limit", "authority", "dossier", "conditions",
+               "eligibility", "definition", "effect", "transition")
 _ITEM = re.compile(r"^\s*(?:[a-zđ]|\d{1,2})[).]\s")
 
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from indexing.text import fold
 
-FACETS = ("dossier", "authority", "time_limit", "duration", "rate", "amount", "conditions", "eligibility",
+FACETS = ("dossier", "authority", "time_limit", "duration", "rate", "amount", "limit", "conditions", "eligibility",
           "procedure", "definition", "transition", "effect", "benefit")
 
 
@@ -38,13 +38,17 @@ ASKS: dict[str, re.Pattern] = {
     "time_limit": _rx(r"\b(bao nhieu|may) ngay\b|thoi han (giai quyet|cap|xu ly|tra ket qua|tham dinh|xem xet)"
                       r"|bao lau (thi|se|moi)? ?(co ket qua|duoc cap|xong|tra loi|giai quyet|duoc duyet)"
                       r"|how many (working )?days|how (long|soon) (does|will|would) (it|the (review|approval|processing))"
-                      r"|processing time|time limit|within how (long|many)"),
+                      r"|processing time|\btime limits?\b|within how (long|many)"),
     "duration": _rx(r"\b(may|bao nhieu) (nam|thang)\b|\bbao lau\b|thoi han (cua )?(giay phep|gpld|giay chung nhan"
                     r"|gcn|the|hop dong|thu viec|mien|uu dai)|(co gia tri|hieu luc) (trong )?(bao lau|may nam)"
                     r"|how many (years|months)|how long|valid for|maximum (term|duration|period|validity)|\bterm of\b"
                     r"|validity (period|term)|(period|term) of validity|\bvalid (until|through)\b"),
     "rate": _rx(r"\bthue suat\b|\b(bao nhieu|may) (phan tram|%)|\bty le\b|\bphan tram\b|\brates?\b|percent|%"),
     "amount": _rx(r"\bbao nhieu (tien|dong|trieu|ty|gio)\b|\bmay gio\b|\bmuc (ho tro|phat|luong|phi|tien)\b|how much|amount"),
+    # a ceiling or a floor ("tối đa", "không quá", "giới hạn", "ít nhất"), whatever it bounds (years, hours, people)
+    "limit": _rx(r"\btoi (da|thieu)\b|\bkhong (duoc )?(qua|vuot qua|duoi)\b|\bgioi han\b|\bit nhat\b"
+                 r"|\b(maximum|minimum|max|at most|at least|no more than|no less than|up to|ceiling|cap|caps|capped)\b"
+                 r"|(?<!\btime )\blimits?\b"),
     "conditions": _rx(r"\bdieu kien\b|\btieu chi\b|\btieu chuan\b|\byeu cau (gi|nao|nhung gi)\b|\bnhung yeu cau\b"
                       r"|can (dap ung|dat)|phai (dap ung|co) (gi|nhung)"
                       r"|requirements?|criteria|conditions?|qualif(y|ies|ication)|\bmeet\b"),
@@ -79,6 +83,7 @@ STATES: dict[str, re.Pattern] = {
                     r"\b(nam|thang)\b"),
     "rate": _rx(r"\d+([.,]\d+)?\s*%|\bthue suat\b|\bty le\b"),
     "amount": _rx(r"\d+([.,]\d+)*\s*(dong|trieu|ty|nghin)\b|\bmuc (ho tro|phat|luong|phi)\b"),
+    "limit": _rx(r"\b(khong qua|khong vuot qua|toi da|toi thieu|it nhat|khong duoi|khong thap hon)\s+(la\s+)?\d"),
     "conditions": _rx(r"\bdieu kien\b|\btieu chi\b|\btieu chuan\b|\bphai dap ung\b|\bdap ung (cac|day du|du|mot trong)\b"),
     "eligibility": _rx(r"\bdoi tuong\b|\bap dung (doi )?voi\b|\bduoc ap dung cho\b|\bthuoc (mot trong )?cac truong hop\b"
                        r"|\bpham vi dieu chinh\b"),

@@ -35,6 +35,9 @@ def _art(doc: str, art: str, score: float, in_force: bool, clauses: list[tuple[s
     ("Thuế suất ưu đãi TNDN cho dự án trong khu công nghệ cao là bao nhiêu?", "rate"),
     ("Điều kiện để được công nhận doanh nghiệp công nghệ cao?", "conditions"),
     ("Doanh nghiệp công nghệ cao là gì?", "definition"),
+    ("Số giờ làm thêm tối đa trong một tháng?", "limit"),
+    ("What are the monthly and annual overtime limits?", "limit"),
+    ("Vốn tối thiểu để thành lập dự án là bao nhiêu?", "limit"),
 ])
 def test_the_facet_asked_is_read_from_the_question(question, facet):
     assert facet in asked_facets(question)
@@ -45,12 +48,16 @@ def test_a_general_question_asks_no_specific_facet():
     # "bao lâu thì có kết quả" is a time limit, not a duration
     got = asked_facets("Nộp hồ sơ rồi thì bao lâu có kết quả?")
     assert "time_limit" in got and "duration" not in got
+    # "overtime limits" bounds hours; it is not a time limit for an authority to answer
+    assert "time_limit" not in asked_facets("What are the monthly and annual overtime limits?")
 
 
 def test_what_a_provision_states_is_read_from_its_words():
     assert "dossier" in stated_facets("1. Hồ sơ đề nghị cấp giấy phép lao động gồm:\na) Văn bản đề nghị …")
     assert "time_limit" in stated_facets("Trong thời hạn 05 ngày làm việc kể từ ngày nhận đủ hồ sơ, Sở Nội vụ cấp …")
     assert "rate" in stated_facets("Thuế suất 10% trong thời hạn 15 năm")
+    assert "limit" in stated_facets("b) Bảo đảm số giờ làm thêm của người lao động không quá 40 giờ trong 01 tháng;")
+    assert "limit" not in stated_facets("Người lao động làm thêm giờ được trả lương theo quy định.")
     assert "transition" in stated_facets("Doanh nghiệp đã được cấp Giấy chứng nhận trước ngày Luật này có hiệu lực "
                                          "thi hành tiếp tục được hưởng ưu đãi")
     assert {"dossier", "procedure"} <= title_facets("Hồ sơ, trình tự, thủ tục cấp Giấy chứng nhận")
