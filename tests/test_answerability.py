@@ -68,3 +68,19 @@ def test_an_assistant_keeps_numpy_to_one_blas_thread(small_settings):
     Assistant(small_settings)
     blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
     assert blas and all(p["num_threads"] == 1 for p in blas), blas
+
+
+def test_the_refusal_prior_is_the_share_among_suites_written_as_traffic():
+    """Suites written only to enrich one kind of question (unanswerable*, coverage_*) do not move the share of
+    unanswerable questions the refusal cost is weighed with; a new one counts by its name."""
+    import numpy as np
+
+    from evals import fit_judge as FJ
+
+    def row(suite: str, answerable: bool) -> FJ.Row:
+        return FJ.Row(f"{suite}:{answerable}", suite, "vi", np.zeros(1), answerable, False, None)
+
+    rows = [row("dev", True), row("dev", True), row("dev", True), row("dev", False),
+            row("unanswerable_z", False), row("unanswerable_z", False), row("coverage_z", True)]
+    assert FJ.enriched("unanswerable_z") and FJ.enriched("coverage_z") and not FJ.enriched("dev")
+    assert FJ.unanswerable_share(rows) == 0.25
