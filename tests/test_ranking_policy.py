@@ -163,6 +163,52 @@ def test_a_stale_or_broken_model_file_fails_with_its_path(tmp_path):
         load_ranker(tmp_path / "absent.json")
 
 
+def _interaction_rows(n: int, seed: int):
+    """Questions whose gold candidate is told by an interaction a linear model cannot express: the lexical score
+    counts for English questions, the dense one otherwise."""
+    from evals.fit_ranker import QueryRows
+
+    rng = np.random.default_rng(seed)
+    lex, dense, en = (FEATURES.index(f) for f in ("lex", "dense", "en_lex"))
+    rows = []
+    for q in range(n):
+        x = np.zeros((8, len(FEATURES)))
+        x[:, [lex, dense]] = rng.uniform(0, 1, size=(8, 2))
+        english = q % 2 == 0
+        x[:, en] = x[:, lex] if english else 0.0
+        gold = int(np.argmax(x[:, lex] if english else x[:, dense]))
+        y = np.zeros(8, np.int8)
+        y[gold] = 1
+        rows.append(QueryRows(f"s{q % 3}:{q}", f"s{q % 3}", "en" if english else "vi", x, y,
+                              [("D", str(i)) for i in range(8)]))
+    return rows
+
+
+def test_the_trees_learn_what_the_linear_part_cannot_and_the_blend_survives_its_file(tmp_path):
+    from assistant.ranking.model import BlendedRanker
+    from evals.fit_ranker import fit, metrics, ranks
+
+    train, test = _interaction_rows(240, 0), _interaction_rows(120, 1)
+    linear, blended = fit(train, 1.0, trees=False), fit(train, 1.0)
+    assert isinstance(blended, BlendedRanker) and not isinstance(linear, BlendedRanker)
+    acc = {name: metrics([ranks(m.scores, r)[0] for r in test])["acc@1"]
+           for name, m in (("linear", linear), ("blended", blended))}
+    assert acc["blended"] > acc["linear"] + 0.1, acc
+    path = tmp_path / "model.json"
+    blended.version, blended.info = "test", {"cv": {}}
+    blended.save(path)
+    again = load_ranker(path)
+    assert isinstance(again, BlendedRanker)
+    p = again.scores(test[0].x)
+    assert np.allclose(p, blended.scores(test[0].x)) and ((p > 0) & (p < 1)).all()
+    # trees that cannot be read, or a blend without its weights, name the file and the way out
+    d = json.loads(path.read_text(encoding="utf-8"))
+    for broken in (dict(d, trees="not a model"), dict(d, blend={"a": 1.0})):
+        path.write_text(json.dumps(broken), encoding="utf-8")
+        with pytest.raises(RankerError, match=r"model\.json.*refit"):
+            load_ranker(path)
+
+
 # ---- citing policy -------------------------------------------------------------------------------------------
 def test_citations_follow_the_ranking_and_a_secondary_one_needs_evidence_of_its_own(assistant):
     cat = assistant.catalog

@@ -1,8 +1,11 @@
-"""A fitted linear ranker kept in one versioned JSON file (`model.json` beside this module).
+"""A fitted ranker kept in one versioned JSON file (`model.json` beside this module).
 
-Scoring is a dot product over standardised features followed by the logistic function, so a score reads as the
-probability that the article answers the question (calibrated by the fit; see `evals/fit_ranker.py`, which
-writes the file and reports cross-validated figures). Inference needs numpy only; fitting uses scikit-learn.
+The linear part is a dot product over standardised features (a logistic regression). The shipped ranker adds
+gradient-boosted trees over the same features (LightGBM LambdaRank, trained on each question's candidate list)
+and blends the two: ``a · (w_linear · linear logit + w_trees · tree score) + b`` through the logistic function,
+the weights and the calibration fitted on held-out tree scores (`evals/fit_ranker.py`, which writes the file and
+reports cross-validated figures). Either way a score reads as the probability that the article answers the
+question. The answerability model (`answerable.py`) is a linear one in the same format.
 """
 from __future__ import annotations
 
@@ -55,6 +58,43 @@ class LinearRanker:
         return [(self.features[i], float(self.coef[i])) for i in order]
 
 
+@dataclass
+class BlendedRanker(LinearRanker):
+    """The linear model plus boosted trees on the same features. The trees see interactions a linear model cannot
+    (a bank vote that matters for English questions only, a title match that matters when the clause scores
+    tie); the linear part keeps the ranking steady where the trees saw few examples."""
+
+    trees: str = ""  # LightGBM's model text
+    blend: dict = field(default_factory=dict)  # w_linear, w_trees, a, b
+
+    def __post_init__(self) -> None:
+        import lightgbm
+
+        self._booster = lightgbm.Booster(model_str=self.trees)
+        if self._booster.num_feature() != len(self.features):
+            raise RankerError(f"the trees read {self._booster.num_feature()} features, the model names "
+                              f"{len(self.features)}")
+
+    def tree_scores(self, x: np.ndarray) -> np.ndarray:
+        return self._booster.predict(x, num_threads=1) if x.size else np.zeros(0)
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        if x.size == 0:
+            return np.zeros(0)
+        b = self.blend
+        z = b["w_linear"] * super().logits(x) + b["w_trees"] * self.tree_scores(x)
+        return b["a"] * z + b["b"]
+
+    def linear(self) -> LinearRanker:
+        """The linear part alone (a model of its own: fitted and calibrated before the trees)."""
+        return LinearRanker(self.features, self.mean, self.scale, self.coef, self.intercept,
+                            f"{self.version}:linear", {})
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "blend": {k: round(float(v), 6) for k, v in self.blend.items()},
+                "trees": self.trees}
+
+
 def load_linear(path: Path, features: list[str], what: str, refit: str) -> LinearRanker:
     """A linear model file, checked against the features this code computes: a stale file fails loudly."""
     try:
@@ -73,8 +113,20 @@ def load_linear(path: Path, features: list[str], what: str, refit: str) -> Linea
     if any(a.shape != (n,) for a in arrays.values()):
         raise RankerError(f"{path}: mean, scale and coef must each hold {n} numbers")
     scale = np.where(arrays["scale"] > 0, arrays["scale"], 1.0)
-    return LinearRanker(list(feats), arrays["mean"], scale, arrays["coef"], float(d.get("intercept", 0.0)),
-                        str(d.get("version", "")), dict(d.get("info", {})))
+    args = (list(feats), arrays["mean"], scale, arrays["coef"], float(d.get("intercept", 0.0)),
+            str(d.get("version", "")), dict(d.get("info", {})))
+    if "trees" not in d:
+        return LinearRanker(*args)
+    blend = d.get("blend") or {}
+    if not isinstance(d["trees"], str) or set(blend) != {"w_linear", "w_trees", "a", "b"}:
+        raise RankerError(f"{path}: the {what} names trees but not as LightGBM text with its blend "
+                          f"(w_linear, w_trees, a, b); refit with `{refit}`")
+    try:
+        return BlendedRanker(*args, trees=d["trees"], blend={k: float(v) for k, v in blend.items()})
+    except RankerError as e:
+        raise RankerError(f"{path}: {e}; refit with `{refit}`") from e
+    except Exception as e:  # LightGBM's own error on unreadable model text
+        raise RankerError(f"{path}: the {what}'s trees cannot be read ({e}); refit with `{refit}`") from e
 
 
 def load_ranker(path: Path = MODEL_FILE) -> LinearRanker:
@@ -84,7 +136,8 @@ def load_ranker(path: Path = MODEL_FILE) -> LinearRanker:
 def carried_over(path: Path = MODEL_FILE) -> LinearRanker:
     """The fitted model of `path` read onto the features this code computes: a new feature weighs 0, a dropped
     one is left out. It ranks as the old model did, so rows collected with it for a refit see the same follow-up
-    contexts as users did (the identity ranker would reorder them). Raises RankerError without a readable file."""
+    contexts as users did (the identity ranker would reorder them). Trees are tied to the old columns and are left
+    out: the linear part is a calibrated model of its own. Raises RankerError without a readable file."""
     try:
         d = json.loads(path.read_text(encoding="utf-8"))
         old = list(d["features"])
