@@ -31,7 +31,7 @@ OPTIONAL: dict[str, type | tuple[type, ...]] = {"follow_up_of": str, "as_of": st
 REPO = Path(__file__).resolve().parents[1]
 TVPL_FILE = "tvpl-qa.jsonl"
 # The suites the ranker and the answerability model are fitted on (`htp eval fit-ranker`, `fit-judge`); blind and
-# paraphrase are never among them.
+# paraphrase (and the second blind suite, blind_b) are never among them.
 TRAIN_SUITES = ["dev", "followup", "validity", "holdout", "fresh", "tvpl", "scenario", "unanswerable", "unanswerable_b",
                 "unanswerable_c", "coverage_a", "coverage_b", "coverage_c", "coverage_d", "coverage_e", "coverage_f",
                 "coverage_g", "coverage_h", "coverage_i", "coverage_j"]

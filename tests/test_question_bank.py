@@ -123,7 +123,7 @@ def test_the_committed_bank_is_the_training_suites_own_questions():
     assert {e.uid for e in examples} == set(expected)
     for e in examples:
         assert e.question == expected[e.uid].question and set(e.gold) == set(expected[e.uid].gold), e.uid
-    held_out = {it.question for name in ("blind", "paraphrase")
+    held_out = {it.question for name in ("blind", "blind_b", "paraphrase")
                 for it in load_suite(REPO / "evals" / "suites" / f"{name}.jsonl")}
     assert not held_out & {e.question for e in examples}
 
