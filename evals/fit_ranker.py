@@ -297,7 +297,7 @@ def choose_c(rows: list[QueryRows], grid=(0.03, 0.1, 0.3, 1.0, 3.0), bank: Quest
 
 def tree_gain(m: BlendedRanker, n: int = 12) -> list[tuple[str, float]]:
     """The features the trees split on most, by share of total gain."""
-    gain = m._booster.feature_importance("gain")
+    gain = m.tree_gain()
     total = float(gain.sum()) or 1.0
     return [(m.features[i], round(float(gain[i]) / total, 3)) for i in np.argsort(-gain)[:n]]
 
