@@ -28,7 +28,7 @@ from assistant.ranking.answerable import BANK_MARGIN, FEATURES, MODEL_FILE
 from assistant.ranking.bank import QuestionBank
 from assistant.ranking.model import LinearRanker
 
-from .fit_ranker import bank_of, vectors_and_bank
+from .fit_ranker import bank_of, logistic, vectors_and_bank
 
 RULE_REFUSALS = ("out_of_scope", "weak_evidence")
 
@@ -100,15 +100,7 @@ def with_bank(rows: list[Row], bank: QuestionBank | None, unseen: frozenset[str]
 
 
 def fit(rows: list[Row], c: float = 1.0) -> LinearRanker:
-    from sklearn.linear_model import LogisticRegression
-
-    x = np.stack([r.x for r in rows])
-    y = np.array([r.answerable for r in rows], dtype=np.int8)
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale = np.where(scale > 1e-9, scale, 1.0)
-    lr = LogisticRegression(C=c, max_iter=2000)
-    lr.fit((x - mean) / scale, y)
-    return LinearRanker(list(FEATURES), mean, scale, lr.coef_[0].astype(float), float(lr.intercept_[0]))
+    return logistic(np.stack([r.x for r in rows]), np.array([r.answerable for r in rows], dtype=np.int8), c, FEATURES)
 
 
 def _score(rows: list[Row], test: list[int], c: float, bank: QuestionBank | None, out: dict[str, float]) -> None:

@@ -153,16 +153,19 @@ TREE_PARAMS = dict(objective="lambdarank", lambdarank_truncation_level=10, n_est
 INNER_FOLDS = 3  # tree scores for the blend's calibration come from trees that did not see the question
 
 
-def fit_linear(rows: list[QueryRows], c: float = 1.0) -> LinearRanker:
+def logistic(x: np.ndarray, y: np.ndarray, c: float, features: list[str]) -> LinearRanker:
+    """A logistic regression over standardised columns (the ranker's linear part and the judge)."""
     from sklearn.linear_model import LogisticRegression
 
-    x = np.concatenate([r.x for r in rows])
-    y = np.concatenate([r.y for r in rows])
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale = np.where(scale > 1e-9, scale, 1.0)
     lr = LogisticRegression(C=c, max_iter=2000)
     lr.fit((x - mean) / scale, y)
-    return LinearRanker(list(FEATURES), mean, scale, lr.coef_[0].astype(float), float(lr.intercept_[0]))
+    return LinearRanker(list(features), mean, scale, lr.coef_[0].astype(float), float(lr.intercept_[0]))
+
+
+def fit_linear(rows: list[QueryRows], c: float = 1.0) -> LinearRanker:
+    return logistic(np.concatenate([r.x for r in rows]), np.concatenate([r.y for r in rows]), c, FEATURES)
 
 
 def fit_trees(rows: list[QueryRows]):
@@ -196,7 +199,7 @@ def fit(rows: list[QueryRows], c: float = 1.0, trees: bool = True) -> LinearRank
     # one logistic regression on the two scores gives both blend weights and the calibration
     st = LogisticRegression(C=1.0, max_iter=1000).fit(np.stack([zl, zt], axis=1), y)
     wl, wt = (float(v) for v in st.coef_[0])
-    blend = {"w_linear": wl, "w_trees": wt, "a": 1.0, "b": float(st.intercept_[0])}
+    blend = {"w_linear": wl, "w_trees": wt, "b": float(st.intercept_[0])}
     return BlendedRanker(lin.features, lin.mean, lin.scale, lin.coef, lin.intercept,
                          trees=booster.model_to_string(), blend=blend)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import LinearRanker, load_linear
+from .model import LinearRanker, load_model
 
 MODEL_FILE = Path(__file__).resolve().parent / "answerable.json"
 
@@ -47,4 +47,4 @@ def threshold(model: LinearRanker) -> float:
 
 
 def load_answerability(path: Path = MODEL_FILE) -> LinearRanker:
-    return load_linear(path, FEATURES, "answerability model", "htp eval fit-judge")
+    return load_model(path, FEATURES, "answerability model", "htp eval fit-judge")

@@ -2,7 +2,7 @@
 
 The linear part is a dot product over standardised features (a logistic regression). The shipped ranker adds
 gradient-boosted trees over the same features (LightGBM LambdaRank, trained on each question's candidate list)
-and blends the two: ``a · (w_linear · linear logit + w_trees · tree score) + b`` through the logistic function,
+and blends the two: ``w_linear · linear logit + w_trees · tree score + b`` through the logistic function,
 the weights and the calibration fitted on held-out tree scores (`evals/fit_ranker.py`, which writes the file and
 reports cross-validated figures). Either way a score reads as the probability that the article answers the
 question. The answerability model (`answerable.py`) is a linear one in the same format.
@@ -65,7 +65,7 @@ class BlendedRanker(LinearRanker):
     trees saw few examples (held out, the blend beats either part alone: evals/README.md)."""
 
     trees: str = ""  # LightGBM's model text
-    blend: dict = field(default_factory=dict)  # w_linear, w_trees, a, b
+    blend: dict = field(default_factory=dict)  # w_linear, w_trees, b
 
     def __post_init__(self) -> None:
         import lightgbm
@@ -86,16 +86,16 @@ class BlendedRanker(LinearRanker):
         if x.size == 0:
             return np.zeros(0)
         b = self.blend
-        z = b["w_linear"] * super().logits(x) + b["w_trees"] * self.tree_scores(x)
-        return b["a"] * z + b["b"]
+        return b["w_linear"] * super().logits(x) + b["w_trees"] * self.tree_scores(x) + b["b"]
 
     def to_json(self) -> dict:
         return {**super().to_json(), "blend": {k: round(float(v), 6) for k, v in self.blend.items()},
                 "trees": self.trees}
 
 
-def load_linear(path: Path, features: list[str], what: str, refit: str) -> LinearRanker:
-    """A linear model file, checked against the features this code computes: a stale file fails loudly."""
+def load_model(path: Path, features: list[str], what: str, refit: str) -> LinearRanker:
+    """A model file (linear, or blended with trees), checked against the features this code computes: a stale file
+    fails loudly."""
     try:
         d = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
@@ -117,9 +117,9 @@ def load_linear(path: Path, features: list[str], what: str, refit: str) -> Linea
     if "trees" not in d:
         return LinearRanker(*args)
     blend = d.get("blend") or {}
-    if not isinstance(d["trees"], str) or set(blend) != {"w_linear", "w_trees", "a", "b"}:
+    if not isinstance(d["trees"], str) or set(blend) != {"w_linear", "w_trees", "b"}:
         raise RankerError(f"{path}: the {what} names trees but not as LightGBM text with its blend "
-                          f"(w_linear, w_trees, a, b); refit with `{refit}`")
+                          f"(w_linear, w_trees, b); refit with `{refit}`")
     try:
         return BlendedRanker(*args, trees=d["trees"], blend={k: float(v) for k, v in blend.items()})
     except RankerError as e:
@@ -129,7 +129,7 @@ def load_linear(path: Path, features: list[str], what: str, refit: str) -> Linea
 
 
 def load_ranker(path: Path = MODEL_FILE) -> LinearRanker:
-    return load_linear(path, FEATURES, "ranker model", "htp eval fit-ranker")
+    return load_model(path, FEATURES, "ranker model", "htp eval fit-ranker")
 
 
 def carried_over(path: Path = MODEL_FILE) -> LinearRanker:
