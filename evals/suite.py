@@ -33,8 +33,9 @@ TVPL_FILE = "tvpl-qa.jsonl"
 # The suites the ranker and the answerability model are fitted on (`htp eval fit-ranker`, `fit-judge`); blind and
 # paraphrase (and the second blind suite, blind_b) are never among them.
 TRAIN_SUITES = ["dev", "followup", "validity", "holdout", "fresh", "tvpl", "scenario", "unanswerable", "unanswerable_b",
-                "unanswerable_c", "coverage_a", "coverage_b", "coverage_c", "coverage_d", "coverage_e", "coverage_f",
-                "coverage_g", "coverage_h", "coverage_i", "coverage_j"]
+                "unanswerable_c", "unanswerable_d", "coverage_a", "coverage_b", "coverage_c", "coverage_d",
+                "coverage_e", "coverage_f", "coverage_g", "coverage_h", "coverage_i", "coverage_j", "coverage_k",
+                "coverage_l", "coverage_m"]
 # The publisher's answers were collected from a repository snapshot of 19/12/2025: their citations are the law
 # in force the day before, unless a line says otherwise.
 TVPL_DEFAULT_AS_OF = dt.date(2025, 12, 18)
