@@ -11,7 +11,7 @@ from assistant.ranking import FEATURES
 from assistant.ranking.bank import BANK_FILE, COLUMNS, TAU, BankError, Example, QuestionBank, load_examples
 from evals.fit_ranker import QueryRows, examples_of, with_bank
 from evals.runner import unseen
-from evals.suite import REPO, TRAIN_SUITES, load_suite, load_suites
+from evals.suite import HELD_OUT_SUITES, REPO, TRAIN_SUITES, load_suite, load_suites
 from conftest import AS_OF
 
 
@@ -116,14 +116,14 @@ def test_a_malformed_or_missing_bank_is_named(tmp_path):
 
 def test_the_committed_bank_is_the_training_suites_own_questions():
     """Every example is a standalone question of a training suite with the suite's gold (none for one the corpus
-    cannot answer); no question of the blind or paraphrase suites, which measure what nobody tuned on."""
+    cannot answer); no question of the held-out suites (blind, paraphrase …), which measure what nobody tuned on."""
     examples = load_examples(BANK_FILE)
     assert len(examples) > 300 and sum(not e.answerable for e in examples) > 50
     expected = {e.uid: e for e in examples_of(load_suites(TRAIN_SUITES))}
     assert {e.uid for e in examples} == set(expected)
     for e in examples:
         assert e.question == expected[e.uid].question and set(e.gold) == set(expected[e.uid].gold), e.uid
-    held_out = {it.question for name in ("blind", "blind_b", "paraphrase")
+    held_out = {it.question for name in HELD_OUT_SUITES
                 for it in load_suite(REPO / "evals" / "suites" / f"{name}.jsonl")}
     assert not held_out & {e.question for e in examples}
 
