@@ -144,6 +144,31 @@ def test_the_assistant_ranks_with_the_bank_and_an_evaluation_leaves_the_question
     assert all(by.get(k, 0.0) < 0.999 for k in e.gold)  # its own example (cosine 1) is out of the bank
 
 
+def test_an_evaluation_scores_the_peers_with_the_question_left_out_of_the_bank_too(assistant):
+    """The peers that are the product's own channels (dense-only, lexical-only) rank with the bank as well; they
+    must not find the scored training question there either."""
+    from evals.runner import Runner
+    from evals.suite import Gold, Item
+
+    e = next(x for x in assistant.retriever.question_bank(assistant.handle.generation()).examples if x.answerable)
+    suite, _, qid = e.uid.partition(":")
+    seen: list[frozenset[str]] = []
+
+    class Spy:
+        name = "spy"
+
+        def search(self, query, pq, as_of, k):
+            seen.append(assistant.retriever.bank_exclude)
+            return []
+
+    runner = Runner(assistant)
+    runner.peers = [Spy()]
+    item = Item(qid, e.question, "vi", [Gold(d, a) for d, a in e.gold], True, suite, "test:1")
+    rec = runner.evaluate(item, AS_OF, None)
+    assert rec["error"] is None and seen == [frozenset({e.uid})]
+    assert assistant.retriever.bank_exclude == frozenset()
+
+
 def test_the_bank_can_be_switched_off_and_a_named_one_must_exist(small_settings, tmp_path):
     from assistant.engine import Assistant
 
