@@ -6,14 +6,13 @@
    corpus lacks or lexical mode are settled by rules before it.
 2. cross-validate (5-fold, stratified; and leave-one-suite-out) a logistic regression — the question-bank margin
    recomputed for each split (`with_bank`: held-out questions out of the bank, each training question without its
-   own example); the refusal threshold is the one that refuses the most unanswerable questions while refusing at
-   most ``max_refused`` of the answerable ones, both held out by leaving each suite out in turn (each suite judged
-   by a model that never saw its writer: the closest thing to other people's questions; a threshold chosen on
-   5-fold refused 2.2% of the answerable questions when each suite was left out, against 1.0% on its own folds).
-   The budget is the product's promise (at most 3% of answerable questions refused) with room for the shift to
-   other writers. Until stop 28 the threshold minimised a cost that weighed the two errors by their share among the
-   suites written as traffic (8.3% unanswerable); it counted one refused answerable question as 22 answered
-   unanswerable ones and stopped at 0.5% / 72% where the budget allows 1.4% / 81%.
+   own example); the refusal threshold is
+   the one of least leave-one-suite-out cost (each suite judged by a model that never saw its writer: the closest
+   thing to other people's questions; a threshold chosen on 5-fold refused 2.2% of the answerable questions when
+   each suite was left out, against 1.0% on its own folds), refusing an answerable question counting twice as much as answering an
+   unanswerable one with cited (and, when weak, hedged) provisions, each weighed by its share of the questions
+   written as investors' traffic (a suite of refusal examples only does not count toward that share), and never
+   refusing more than ``max_refused`` of the answerable questions.
 3. fit on everything and write the model with its threshold, figures and training suites.
 """
 from __future__ import annotations
@@ -151,22 +150,26 @@ def enriched(suite: str) -> bool:
 
 def unanswerable_share(rows: list[Row]) -> float:
     """The share of unanswerable questions in the suites written as investors' traffic (all but the enriched
-    ones): the prior the reported cost (the stop-27 policy's figure) is weighed with, so adding refusal examples
-    does not by itself make the figure look better."""
+    ones): the prior the refusal cost is weighed with, so adding refusal examples does not by itself move the
+    threshold toward refusing more answerable questions."""
     natural = [r for r in rows if not enriched(r.suite)] or rows
     return sum(not r.answerable for r in natural) / (len(natural) or 1)
 
 
-def choose_threshold(rows: list[Row], p: dict[str, float], max_refused: float) -> float:
-    """The threshold refusing the most unanswerable questions among those refusing at most `max_refused` of the
-    answerable ones (held-out probabilities `p`); ties go to the lower threshold (fewer refusals)."""
-    best, best_recall = 0.0, -1.0
+def choose_threshold(rows: list[Row], p: dict[str, float], max_refused: float, refusal_cost: float = 2.0) -> float:
+    """The threshold of least held-out cost, a refused answerable question costing `refusal_cost` times an answered
+    unanswerable one (that one still gets cited provisions and, when weak, says so), each rate weighed by the
+    share of such questions (`unanswerable_share`), among those refusing at most `max_refused` of the answerable
+    questions; ties go to the lower threshold (fewer refusals)."""
+    prior = unanswerable_share(rows)
+    best, best_cost = 0.0, float("inf")
     for t in np.round(np.arange(0.02, 0.96, 0.01), 2):
         rt = rates(rows, lambda r: p[r.uid] < t)
         if rt["answerable_refused"] > max_refused:
             continue
-        if rt["unanswerable_refused"] > best_recall + 1e-9:
-            best, best_recall = float(t), rt["unanswerable_refused"]
+        c = cost_of(rt, refusal_cost, prior)
+        if c < best_cost - 1e-9:
+            best, best_cost = float(t), c
     return best
 
 
@@ -181,15 +184,14 @@ def cost(rows: list[Row], refused, refusal_cost: float = 2.0) -> float:
 
 def choose_c(rows: list[Row], max_refused: float, grid=(0.1, 0.3, 1.0, 3.0), bank: QuestionBank | None = None
              ) -> tuple[float, dict[float, float]]:
-    """The regularisation whose leave-one-suite-out probabilities, at their own chosen threshold, refuse the most
-    unanswerable questions within the budget; ties to the stronger one."""
+    """The regularisation of least leave-one-suite-out cost at its chosen threshold; ties to the stronger one."""
     got = {}
     for c in grid:
         p = held_out(rows, c, bank=bank)["loso"]
         seen = [r for r in rows if r.uid in p]  # a suite of one class only cannot be left out
         t = choose_threshold(seen, p, max_refused)
-        got[c] = rates(seen, lambda r: p[r.uid] < t)["unanswerable_refused"]
-    return max(grid, key=lambda c: (round(got[c], 3), -c)), got
+        got[c] = cost(seen, lambda r: p[r.uid] < t)
+    return min(grid, key=lambda c: (round(got[c], 3), c)), got
 
 
 def reliability(rows: list[Row], p: dict[str, float], edges=(0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.01)) -> list[dict]:

@@ -85,25 +85,3 @@ def test_the_refusal_prior_is_the_share_among_suites_written_as_traffic():
     assert FJ.enriched("unanswerable_z") and FJ.enriched("coverage_z") and not FJ.enriched("dev")
     assert FJ.unanswerable_share(rows) == 0.25
 
-
-def test_the_threshold_refuses_the_most_unanswerable_questions_within_the_budget():
-    """Held out, two of 100 answerable questions sit at p 0.205 and 0.305, five unanswerable ones at 0.055 … 0.455:
-    a 1% budget admits one answerable refusal, so thresholds up to 0.30; of those, 0.26–0.30 refuse the most
-    unanswerable questions (three), and a tie goes to the lowest."""
-    import numpy as np
-
-    from evals import fit_judge as FJ
-
-    rows, p = [], {}
-    for i in range(100):
-        rows.append(FJ.Row(f"a{i}", "dev", "vi", np.zeros(1), True, False, None))
-        p[f"a{i}"] = 0.9
-    p["a0"], p["a1"] = 0.205, 0.305
-    for i, v in enumerate((0.055, 0.155, 0.255, 0.355, 0.455)):
-        rows.append(FJ.Row(f"u{i}", "dev", "vi", np.zeros(1), False, False, None))
-        p[f"u{i}"] = v
-    t = FJ.choose_threshold(rows, p, max_refused=0.01)
-    assert t == 0.26
-    got = FJ.rates(rows, lambda r: p[r.uid] < t)
-    assert got["answerable_refused"] == 0.01 and got["unanswerable_refused"] == 0.6
-    assert FJ.choose_threshold(rows, p, max_refused=0.02) == 0.46  # both answerable ones may go: all five refused
