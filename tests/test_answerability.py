@@ -49,6 +49,24 @@ def test_the_judge_decides_with_the_model_and_shows_its_probability(assistant):
     assert off.refusal_reason in ("out_of_scope", "weak_evidence")
 
 
+def test_a_judge_refusal_in_scope_names_the_figure_no_provision_states(small_settings, tmp_path):
+    """When the model refuses a question within scope that asks a fee, the refusal says no provision states the fee
+    (not_stated) rather than that no provision was found; a question asking no figure keeps weak_evidence. A model
+    whose threshold refuses everything puts both questions before the judge."""
+    from assistant.engine import Assistant
+    from assistant.ranking.answerable import MODEL_FILE
+
+    d = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    d["info"]["threshold"] = 1.0
+    strict = tmp_path / "answerable.json"
+    strict.write_text(json.dumps(d), encoding="utf-8")
+    a = Assistant(small_settings.model_copy(update={"answerability_file": strict}))
+    fee = a.answer("Lệ phí cấp giấy phép lao động cho chuyên gia nước ngoài là bao nhiêu tiền?", record=False)
+    assert fee.refused and fee.refusal_reason == "not_stated" and "lệ phí" in fee.answer
+    plain = a.answer("Hồ sơ đề nghị cấp giấy phép lao động gồm những gì?", record=False)
+    assert plain.refused and plain.refusal_reason == "weak_evidence"
+
+
 def test_without_the_model_the_hand_set_rules_decide(small_settings):
     from assistant.engine import Assistant
 
