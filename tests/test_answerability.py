@@ -102,4 +102,3 @@ def test_the_refusal_prior_is_the_share_among_suites_written_as_traffic():
             row("unanswerable_z", False), row("unanswerable_z", False), row("coverage_z", True)]
     assert FJ.enriched("unanswerable_z") and FJ.enriched("coverage_z") and not FJ.enriched("dev")
     assert FJ.unanswerable_share(rows) == 0.25
-
