@@ -370,29 +370,22 @@ class Assistant:
             # One fitted decision on all the evidence (assistant/ranking/answerable.py); the reason says which
             # side of the scope threshold the question fell.
             p = float(self.answerability.scores(x[None, :])[0])
-            if p < answerability.threshold(self.answerability):
-                if margin > self.scope_threshold(pq):
-                    return Verdict("out_of_scope", margin, evidence=x, p_answerable=p)
-                # In scope but weak: when it asks a figure no provision found states, say that (the more
-                # specific refusal) rather than "no provision found".
-                asked = self._unstated(pq, res)
-                return Verdict("not_stated" if asked else "weak_evidence", margin, evidence=x, p_answerable=p,
-                               unstated=asked)
-            verdict = Verdict(None, margin, evidence=x, p_answerable=p)
+            refused = p < answerability.threshold(self.answerability)
+            if refused and margin > self.scope_threshold(pq):
+                return Verdict("out_of_scope", margin, evidence=x, p_answerable=p)
+            # Refused within scope, it goes on to the figure check below: a fee no provision found states is
+            # the more specific refusal (not_stated) than "no provision found".
+            verdict = Verdict("weak_evidence" if refused else None, margin, evidence=x, p_answerable=p)
         else:
             if margin is not None and margin > self.scope_threshold(pq) and not self._answerable(res):
                 return Verdict("out_of_scope", margin, evidence=x)
             if self._weak(pq, res):  # after the scope check: a bank found broken there raises the threshold
                 return Verdict("weak_evidence", margin, evidence=x)
             verdict = Verdict(None, margin, evidence=x)
-        asked = self._unstated(pq, res)
-        return replace(verdict, reason="not_stated" if asked else None, unstated=asked)
-
-    def _unstated(self, pq: ParsedQuery, res: SearchResult):
-        """A fine, fee or tax bracket the question asks and none of the best provisions mentions (None: none)."""
         nodes = self.handle.generation().nodes
         texts = [nodes[h.node_id].text for a in res.articles[:3] for h in a.clauses[:2] if h.node_id in nodes]
-        return unstated(pq.text, texts)
+        asked = unstated(pq.text, texts)  # a fine, fee or tax bracket none of the best provisions mentions
+        return replace(verdict, reason="not_stated", unstated=asked) if asked else verdict
 
     def _answerability_evidence(self, pq: ParsedQuery, res: SearchResult, margin: float | None,
                                 follow_up: bool) -> np.ndarray | None:
