@@ -73,8 +73,27 @@ def corpus_check(corpus_dir: Optional[Path] = typer.Option(None, help="default: 
         out.print(f"  {i}")
     total = sum(r.articles for r in reports)
     out.print(f"{len(corpus.documents)} documents loaded, {total} articles, {errors} errors.")
+    _digest_coverage(corpus, corpus_dir or s.corpus_dir)
     if errors:
         raise typer.Exit(1)
+
+
+def _digest_coverage(corpus, corpus_dir: Path) -> None:
+    """English questions are compared with each article's English digest: say which articles have none."""
+    from corpus.digests import DIGESTS_PATH, LOCAL_DIGESTS_NAME, DigestError, load_all_digests, without_digest
+
+    try:
+        digests = load_all_digests(DIGESTS_PATH, corpus_dir)
+    except DigestError as e:
+        out.print(f"[red]English digests cannot be read:[/]\n{e}")
+        raise typer.Exit(1)
+    held = [(n, a.number) for n, d in corpus.documents.items() for a in d.parsed.articles]
+    missing = without_digest(held, digests)
+    out.print(f"English digests: {len(held) - len(missing)} of {len(held)} articles.")
+    if missing:
+        shown = ", ".join(f"{d} Điều {a}" for d, a in missing[:10]) + (" …" if len(missing) > 10 else "")
+        out.print(f"  without one ({len(missing)}): {shown}; English questions reach them only through the "
+                  f"glossary: write theirs in {Path(corpus_dir) / LOCAL_DIGESTS_NAME} (corpus/digests.py)")
 
 
 @corpus_app.command("add")

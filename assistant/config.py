@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from corpus.digests import DIGESTS_PATH
+
 from .ranking.answerable import MODEL_FILE as ANSWERABILITY_MODEL_FILE
 from .ranking.bank import BANK_FILE as QUESTION_BANK_FILE
 
@@ -27,6 +29,8 @@ class RankingPolicy(BaseModel):
     Override as JSON: HTP_RANKING='{"rank_pool": 80}'."""
 
     rank_pool: int = 60  # candidate articles (by fused score) the ranker scores; named and status ones always
+    # An English question's nearest articles by their English digests join the candidates (digest_channel.py).
+    digest_candidates: int = 10
     # Validity policy: a repealed, OCR or doubtful article does not lead when a current, clean one ranks within this
     # share of its probability (HybridRetriever._current_first).
     validity_ratio: float = 0.3
@@ -86,8 +90,10 @@ class Settings(BaseSettings):
 
     # The ranker's question bank (assistant/ranking/bank.py); empty (HTP_QUESTION_BANK_FILE=) ranks without it.
     question_bank_file: Path | None = QUESTION_BANK_FILE
+    # English digests of the articles (corpus/digests.py); empty (HTP_DIGESTS_FILE=) ranks English without them.
+    digests_file: Path | None = DIGESTS_PATH
 
-    @field_validator("answerability_file", "question_bank_file", mode="before")
+    @field_validator("answerability_file", "question_bank_file", "digests_file", mode="before")
     @classmethod
     def _empty_is_none(cls, v):
         return None if v in ("", None) else v

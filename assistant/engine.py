@@ -17,6 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from corpus.catalog import Catalog, load_catalog
+from corpus.digests import DIGESTS_PATH, DigestError, load_all_digests
 from corpus.loader import Corpus, load_corpus
 from indexing.embeddings import model_id
 
@@ -109,7 +110,8 @@ class Assistant:
                                          s.fusion_weight_noaccent, lm_texts=natural_questions(), policy=s.ranking,
                                          ranker=load_ranker(s.ranker_file) if s.ranker_file else None,
                                          examples=self._examples(s), cache_dir=s.cache_dir,
-                                         model_id=model_id(s.embed_backend, s.embed_model))
+                                         model_id=model_id(s.embed_backend, s.embed_model),
+                                         digests=self._digests(s))
         self._sessions = sessions
         self._corpus: Corpus | None = None
         self._corpus_hashes: dict[str, str] | None = None
@@ -123,6 +125,19 @@ class Assistant:
                 if s.answerability_file != answerability.MODEL_FILE:
                     raise  # a model the user named must exist
                 log.warning("htp: %s; refusing by the coverage and scope-margin rules", e)
+
+    @staticmethod
+    def _digests(s: Settings) -> dict[tuple[str, str], str]:
+        """The articles' English digests; a file the user named must load, the packaged one may be absent."""
+        if not s.digests_file:
+            return {}
+        try:
+            return load_all_digests(s.digests_file, s.corpus_dir)
+        except DigestError as e:
+            if s.digests_file != DIGESTS_PATH or str(s.digests_file) not in str(e):
+                raise  # a file the user named, or the deployment's own digests.local.jsonl, must load
+            log.warning("htp: %s; English questions are ranked without the digests", e)
+            return {}
 
     @staticmethod
     def _examples(s: Settings) -> list[Example]:

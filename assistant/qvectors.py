@@ -21,17 +21,21 @@ def cache_file(cache_dir: Path, name: str, model_id: str, texts: dict[str, list[
     return Path(cache_dir).expanduser() / f"{name}-{model_id}-{h}.npz"
 
 
-def embed_queries(embedder, texts: list[str]) -> np.ndarray:
-    """Unit-length query embeddings, one row per text."""
+def embed_queries(embedder, texts: list[str], passages: bool = False) -> np.ndarray:
+    """Unit-length query embeddings (or, `passages`, text embeddings), one row per text."""
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
-    m = np.asarray([embedder.get_query_embedding(t) for t in texts], dtype=np.float32)
+    if passages:
+        m = np.asarray(embedder.get_text_embedding_batch(texts), dtype=np.float32)
+    else:
+        m = np.asarray([embedder.get_query_embedding(t) for t in texts], dtype=np.float32)
     return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
 
 
 def cached_query_vectors(embedder, model_id: str, cache_dir: Path, name: str,
                          texts: dict[str, list[str]] | Callable[[], dict[str, list[str]]],
-                         key: dict[str, list[str]] | None = None, salt: str = "") -> dict[str, np.ndarray]:
+                         key: dict[str, list[str]] | None = None, salt: str = "",
+                         passages: bool = False) -> dict[str, np.ndarray]:
     """The unit query vectors of each group of texts, from memory, the cache file, or the embedder. `key` (one
     entry per text) and `salt` name the texts when computing them costs time: `texts` may then be a function,
     called only when the vectors are not cached."""
@@ -47,7 +51,7 @@ def cached_query_vectors(embedder, model_id: str, cache_dir: Path, name: str,
             vecs = None
     if vecs is None or any(len(vecs[k]) != len(t) for k, t in ident.items()):
         got = texts() if callable(texts) else texts
-        vecs = {k: embed_queries(embedder, t) for k, t in got.items()}
+        vecs = {k: embed_queries(embedder, t, passages) for k, t in got.items()}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")

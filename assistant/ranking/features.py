@@ -36,11 +36,14 @@ FEATURES: list[str] = [
     "type_law", "type_decree", "type_circular", "type_decision", "type_resolution",
     # language interactions
     "en_lex", "en_dense", "noacc_lex", "noacc_dense",
+    # an English question against the article's English digest (corpus/digests.py): cosine, BM25 share of the
+    # best, and the cosine's rank among the candidates; 0 for other questions
+    "en_digest", "en_digest_lex", "en_digest_rr",
     # derived from the other columns (see `derive`): the document's strength among the candidates, and the
     # old multiplicative policies as interactions (a repealed or unverified text of similar relevance ranks lower)
     "doc_max", "doc_count", "fused_in_force", "fused_ocr", "fused_closing",
     # each channel's distance to the best candidate of the same question (a pointwise model sees the field)
-    "fused_gap", "lex_gap", "dense_gap", "art_gap", "cover_gap", "title_cover_gap",
+    "fused_gap", "lex_gap", "dense_gap", "art_gap", "cover_gap", "title_cover_gap", "en_digest_gap",
     # the question bank: how the nearest questions asked before vote (assistant/ranking/bank.py; set by the
     # retriever after `matrix`, zero without embeddings or bank)
     *BANK_COLUMNS,
@@ -84,6 +87,8 @@ class Candidate:
     context_doc: bool
     status_target: bool
     amend_link: bool
+    en_digest: float = 0.0
+    en_digest_lex: float = 0.0
 
 
 def _inverse_ranks(values: np.ndarray) -> np.ndarray:
@@ -143,14 +148,16 @@ def matrix(cands: list[Candidate], asked: frozenset[str], earlier: bool, languag
         row[INDEX["en_dense"]] = c.dense if en else 0.0
         row[INDEX["noacc_lex"]] = c.lex if noacc else 0.0
         row[INDEX["noacc_dense"]] = c.dense if noacc else 0.0
+        row[INDEX["en_digest"]] = c.en_digest if en else 0.0
+        row[INDEX["en_digest_lex"]] = c.en_digest_lex if en else 0.0
     return derive(x, [c.document for c in cands])
 
 
 # The columns `derive` computes from the others (rows stored before such a column existed are completed with it).
 _GAPS = {"fused_gap": "fused", "lex_gap": "lex", "dense_gap": "dense", "art_gap": "art_dense", "cover_gap": "cover",
-         "title_cover_gap": "title_cover"}
+         "title_cover_gap": "title_cover", "en_digest_gap": "en_digest"}
 DERIVED = frozenset({"fused_rr", "lex_rr", "dense_rr", "art_rr", "doc_max", "doc_count", "fused_in_force",
-                     "fused_ocr", "fused_closing", *_GAPS})
+                     "fused_ocr", "fused_closing", "en_digest_rr", *_GAPS})
 
 
 def derive(x: np.ndarray, documents: list[str]) -> np.ndarray:
@@ -160,6 +167,8 @@ def derive(x: np.ndarray, documents: list[str]) -> np.ndarray:
     x[:, INDEX["lex_rr"]] = _inverse_ranks(x[:, INDEX["lex"]])
     x[:, INDEX["dense_rr"]] = _inverse_ranks(x[:, INDEX["dense"]])
     x[:, INDEX["art_rr"]] = _inverse_ranks(x[:, INDEX["art_dense"]])
+    digest = x[:, INDEX["en_digest"]]
+    x[:, INDEX["en_digest_rr"]] = _inverse_ranks(digest) if digest.any() else 0.0
     fused = x[:, INDEX["fused"]]
     top = set(np.argsort(-fused, kind="stable")[:20].tolist())
     best: dict[str, float] = {}
