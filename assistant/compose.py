@@ -307,6 +307,15 @@ WEAK_LEAD = {"vi": "Kho văn bản không có quy định nêu đúng nội dung
              "en": "No provision in the corpus states exactly this; the closest one found:"}
 
 
+def basis_lines(c: Citation, lang: str) -> list[str]:
+    """One citation under "Legal basis": its reference and status, for an English reader the article's heading in
+    English (the quote stays in the original Vietnamese), then the quote."""
+    out = [f"[{c.index}] {c.citation} — {c.status_note}"]
+    if lang == "en" and c.heading_en:
+        out.append(f"    Article heading (unofficial translation): {c.heading_en}")
+    return out + [f"    \"{c.quote}\""]
+
+
 def compose_text(cits: list[Citation], lang: str, notes: list[str], preface: str | None = None,
                  facets: frozenset[str] = frozenset(), quantity: list | None = None,
                  weak: bool = False) -> tuple[str, str]:
@@ -329,8 +338,7 @@ def compose_text(cits: list[Citation], lang: str, notes: list[str], preface: str
         lead = f"{preface} {lead}"
     lines = [lead, "", head]
     for c in cits:
-        lines.append(f"[{c.index}] {c.citation} — {c.status_note}")
-        lines.append(f"    \"{c.quote}\"")
+        lines += basis_lines(c, lang)
     if notes:
         lines.append("")
         lines.append("Notes:" if lang == "en" else "Lưu ý:")

@@ -17,7 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from corpus.catalog import Catalog, load_catalog
-from corpus.digests import DIGESTS_PATH, DigestError, load_all_digests
+from corpus.digests import DIGESTS_PATH, DigestError, heading, load_all_digests
 from corpus.loader import Corpus, load_corpus
 from indexing.embeddings import model_id
 
@@ -310,6 +310,9 @@ class Assistant:
                             secondary_min=pol.secondary_min, secondary_ratio=pol.secondary_ratio,
                             links=self.retriever.amendments())
             cits = [to_citation(c, self.catalog, as_of, lang, i + 1) for i, c in enumerate(chosen)]
+            for c in cits:
+                d = self.retriever.digests.get((c.document, c.article))
+                c.heading_en = heading(d) if d else None
             found = {(a.document, a.article) for a in res.articles[:k]}
             notes = (validity_notes(cits, self.catalog, as_of, lang)
                      + amendment_notes(cits, self.retriever.amendments(), found, self.catalog, as_of, lang) + notes)

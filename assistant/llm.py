@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 
+from .compose import basis_lines
 from .config import Settings
 from .models import Answer
 
@@ -91,7 +92,7 @@ def llm_answer(settings: Settings, ans: Answer) -> Answer:
     head = "Legal basis (quoted in the original Vietnamese):" if lang == "en" else "Căn cứ pháp lý:"
     lines = [text, "", head]
     for c in cits:
-        lines += [f"[{c.index}] {c.citation} — {c.status_note}", f"    \"{c.quote}\""]
+        lines += basis_lines(c, lang)
     if notes:
         lines += ["", "Notes:" if lang == "en" else "Lưu ý:", *[f"- {n}" for n in notes]]
     return ans.model_copy(update={"answer": "\n".join(lines), "lead": text, "citations": cits, "notes": notes,

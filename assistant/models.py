@@ -31,6 +31,9 @@ class Citation(BaseModel):
     facets: list[str] = Field(default_factory=list, description="what the provision states: dossier, authority, "
                                                                   "time_limit, duration, rate, conditions …")
     score: float = Field(default=0.0, description="the ranker's probability that its article answers")
+    heading_en: str | None = Field(default=None, description="the article's heading in English: the project's "
+                                                             "unofficial rendering (corpus/digests_en.jsonl), "
+                                                             "None when none is held")
 
 
 class RetrievedItem(BaseModel):

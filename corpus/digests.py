@@ -74,6 +74,11 @@ def without_digest(articles: list[tuple[str, str]], digests: dict[tuple[str, str
     return [k for k in articles if k not in digests]
 
 
+def heading(digest: str) -> str:
+    """The English heading of a digest ("<heading> — <gist>")."""
+    return digest.split(" — ", 1)[0].strip()
+
+
 def digests_hash(digests: dict[tuple[str, str], str]) -> str:
     """Names the digests' content (their cached embeddings are keyed by it)."""
     body = "\n".join(f"{d}\t{a}\t{t}" for (d, a), t in sorted(digests.items()))

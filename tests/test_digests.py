@@ -112,3 +112,24 @@ def test_an_english_question_reaches_the_article_its_digest_describes(assistant)
         r._meta_cache.pop(key, None)
         if cached is not None:
             r._meta_cache[key] = cached
+
+
+def test_heading_is_the_part_before_the_gist():
+    from corpus.digests import heading
+
+    assert heading("Tax exemption and reduction — Up to 4 years of exemption") == "Tax exemption and reduction"
+    assert heading("Scope of regulation") == "Scope of regulation"
+
+
+def test_an_english_answer_gives_each_cited_articles_heading_in_english(assistant):
+    """The quote stays Vietnamese; an English reader gets the article's heading in English beside it."""
+    from corpus.digests import heading
+
+    digests = load_digests(DIGESTS_PATH)
+    ans = assistant.answer("Which documents are required to apply for a work permit?", as_of=AS_OF, record=False)
+    assert not ans.refused and ans.citations
+    for c in ans.citations:
+        assert c.heading_en == heading(digests[(c.document, c.article)])
+        assert f"Article heading (unofficial translation): {c.heading_en}" in ans.answer
+    vi = assistant.answer("Hồ sơ đề nghị cấp giấy phép lao động gồm những gì?", as_of=AS_OF, record=False)
+    assert vi.citations and vi.citations[0].heading_en and "unofficial translation" not in vi.answer
