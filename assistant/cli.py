@@ -73,17 +73,20 @@ def corpus_check(corpus_dir: Optional[Path] = typer.Option(None, help="default: 
         out.print(f"  {i}")
     total = sum(r.articles for r in reports)
     out.print(f"{len(corpus.documents)} documents loaded, {total} articles, {errors} errors.")
-    _digest_coverage(corpus, corpus_dir or s.corpus_dir)
+    _digest_coverage(corpus, corpus_dir or s.corpus_dir, s.digests_file)
     if errors:
         raise typer.Exit(1)
 
 
-def _digest_coverage(corpus, corpus_dir: Path) -> None:
+def _digest_coverage(corpus, corpus_dir: Path, digests_file: Path | None) -> None:
     """English questions are compared with each article's English digest: say which articles have none."""
-    from corpus.digests import DIGESTS_PATH, LOCAL_DIGESTS_NAME, DigestError, load_all_digests, without_digest
+    from corpus.digests import LOCAL_DIGESTS_NAME, DigestError, load_all_digests, without_digest
 
+    if digests_file is None:
+        out.print("English digests: off (HTP_DIGESTS_FILE is empty).")
+        return
     try:
-        digests = load_all_digests(DIGESTS_PATH, corpus_dir)
+        digests = load_all_digests(digests_file, corpus_dir)
     except DigestError as e:
         out.print(f"[red]English digests cannot be read:[/]\n{e}")
         raise typer.Exit(1)

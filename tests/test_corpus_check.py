@@ -86,6 +86,35 @@ def test_cli_check_exits_0_with_counts():
     n = len(load_catalog().documents)
     assert f"{n} documents loaded, {TOTAL_ARTICLES} articles, 0 errors." in r.stdout
     assert "10/2024/NĐ-CP" in r.stdout
+    assert f"English digests: {TOTAL_ARTICLES} of {TOTAL_ARTICLES} articles." in r.stdout
+
+
+def test_check_names_articles_without_an_english_digest_and_a_broken_local_file(tmp_path, monkeypatch):
+    """A deployment's texts: the articles with no digest are listed; its own digest file, malformed, fails the check
+    with its file:line."""
+    from assistant.config import get_settings
+    from corpus.digests import LOCAL_DIGESTS_NAME
+
+    dst = tmp_path / "corpus"
+    shutil.copytree(CORPUS_DIR, dst)
+    local = dst / LOCAL_DIGESTS_NAME
+    local.write_text(json.dumps({"document": "67/2025/QH15", "article": "14", "en": "Tax exemption — …"}) + "\n")
+    project = tmp_path / "digests.jsonl"
+    project.write_text(json.dumps({"document": "67/2025/QH15", "article": "13", "en": "CIT rates — …"}) + "\n")
+    monkeypatch.setenv("HTP_DIGESTS_FILE", str(project))
+    get_settings.cache_clear()
+    try:
+        r = CliRunner().invoke(app, ["corpus", "check", "--corpus-dir", str(dst)])
+        assert r.exit_code == 0, r.output
+        out = " ".join(r.stdout.split())
+        assert f"English digests: 2 of {TOTAL_ARTICLES} articles." in out
+        assert f"without one ({TOTAL_ARTICLES - 2})" in out and str(local) in out
+        local.write_text("{broken\n")
+        r = CliRunner().invoke(app, ["corpus", "check", "--corpus-dir", str(dst)])
+        assert r.exit_code == 1 and f"{local}:1: not JSON" in " ".join(r.stdout.split())
+    finally:
+        monkeypatch.delenv("HTP_DIGESTS_FILE")
+        get_settings.cache_clear()
 
 
 def test_cli_json_report(cli_json, catalog):
