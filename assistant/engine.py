@@ -17,7 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from corpus.catalog import Catalog, load_catalog
-from corpus.digests import DIGESTS_PATH, DigestError, heading, load_all_digests
+from corpus.digests import DIGESTS_PATH, DigestError, heading, load_digests, local_digests
 from corpus.loader import Corpus, load_corpus
 from indexing.embeddings import model_id
 
@@ -132,12 +132,13 @@ class Assistant:
         if not s.digests_file:
             return {}
         try:
-            return load_all_digests(s.digests_file, s.corpus_dir)
+            packaged = load_digests(s.digests_file)
         except DigestError as e:
-            if s.digests_file != DIGESTS_PATH or str(s.digests_file) not in str(e):
-                raise  # a file the user named, or the deployment's own digests.local.jsonl, must load
-            log.warning("htp: %s; English questions are ranked without the digests", e)
-            return {}
+            if s.digests_file != DIGESTS_PATH:
+                raise
+            log.warning("htp: %s; English questions are ranked without the project's digests", e)
+            packaged = {}
+        return {**packaged, **local_digests(s.corpus_dir)}  # the deployment's own file must load
 
     @staticmethod
     def _examples(s: Settings) -> list[Example]:

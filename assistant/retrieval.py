@@ -75,6 +75,7 @@ class Pool:
     restored: str | None
     status: list
     digest: DigestScores | None = None  # an English question against the articles' English digests
+    digest_near: frozenset[tuple[str, str]] = frozenset()  # its nearest digested articles: always candidates
 
 
 @dataclass
@@ -288,10 +289,9 @@ class HybridRetriever:
         # không?" → Điều 111 k3 NĐ 96/2026).
         status = status_targets(q.text, [r.number for r in q.refs if not r.article] + list(q.missing_refs),
                                 self.catalog, as_of, self._landmarks(gen), q.intents)
+        near = frozenset(digest.top(self.policy.digest_candidates)) if digest is not None else frozenset()
         wanted = {(r.number, r.article) for r in q.refs if r.article} | {(t.document, t.article) for t in status}
-        if digest is not None:
-            wanted |= set(digest.top(self.policy.digest_candidates))
-        cand |= self._reference_nodes(gen, wanted)
+        cand |= self._reference_nodes(gen, wanted | near)
         if not cand:
             return None
         cand_l = sorted(cand)
@@ -310,7 +310,8 @@ class HybridRetriever:
             fused = lnorm
         timings["fusion"] = (time.perf_counter() - t) * 1000
         top_dense = max(dense_scores.values()) if dense_scores else 0.0
-        return Pool(gen, cand_l, lnorm, dnorm, draw, fused, mode, timings, top_dense, vec, restored, status, digest)
+        return Pool(gen, cand_l, lnorm, dnorm, draw, fused, mode, timings, top_dense, vec, restored, status, digest,
+                    near)
 
     # ---- rank: features of each candidate article, weighed by the fitted model -----------------------------
     def rank(self, q: ParsedQuery, pool: "Pool", as_of: dt.date,
@@ -340,9 +341,7 @@ class HybridRetriever:
                 by[(h.document, h.article)] = ArticleHit(h.document, h.article, h.fused, h, [h], h.in_force)
             else:
                 a.clauses.append(h)
-        forced = named_articles | {(t.document, t.article) for t in pool.status}
-        if pool.digest is not None:
-            forced |= set(pool.digest.top(self.policy.digest_candidates))
+        forced = named_articles | {(t.document, t.article) for t in pool.status} | pool.digest_near
         for a in by.values():
             a.fused = max(h.fused for h in a.clauses)
         arts = sorted(by.values(), key=lambda a: -a.fused)

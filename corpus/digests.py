@@ -14,7 +14,6 @@ the project's file), and ``htp corpus check`` lists the articles that have none.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -60,13 +59,15 @@ def load_digests(path: Path = DIGESTS_PATH) -> dict[tuple[str, str], str]:
     return out
 
 
-def load_all_digests(path: Path, corpus_dir: Path | None) -> dict[tuple[str, str], str]:
-    """The project's digests, with the corpus folder's own (``digests.local.jsonl``) over them."""
-    out = load_digests(path)
+def local_digests(corpus_dir: Path | None) -> dict[tuple[str, str], str]:
+    """A deployment's own digests (``digests.local.jsonl`` beside its texts); none when it has no such file."""
     local = Path(corpus_dir) / LOCAL_DIGESTS_NAME if corpus_dir else None
-    if local is not None and local.exists():
-        out.update(load_digests(local))
-    return out
+    return load_digests(local) if local is not None and local.exists() else {}
+
+
+def load_all_digests(path: Path, corpus_dir: Path | None) -> dict[tuple[str, str], str]:
+    """The project's digests, with the corpus folder's own over them."""
+    return {**load_digests(path), **local_digests(corpus_dir)}
 
 
 def without_digest(articles: list[tuple[str, str]], digests: dict[tuple[str, str], str]) -> list[tuple[str, str]]:
@@ -78,8 +79,3 @@ def heading(digest: str) -> str:
     """The English heading of a digest ("<heading> — <gist>")."""
     return digest.split(" — ", 1)[0].strip()
 
-
-def digests_hash(digests: dict[tuple[str, str], str]) -> str:
-    """Names the digests' content (their cached embeddings are keyed by it)."""
-    body = "\n".join(f"{d}\t{a}\t{t}" for (d, a), t in sorted(digests.items()))
-    return hashlib.sha1(body.encode()).hexdigest()[:12]
